@@ -30,9 +30,9 @@ stage "build and install extension" bash -c "make -j$JOBS >/dev/null && make ins
 
 # Postgres refuses to run as root: pg_virtualenv makes a cluster owned by postgres and exports
 # PGHOST/PGPORT/PGUSER/PGPASSWORD for the command. pg_regress writes into results/.
-stage "pg_regress" pg_virtualenv make installcheck
-if [ -x test/sql/run.sh ]; then stage "SQL-level tests" pg_virtualenv ./test/sql/run.sh; fi
-if [ -x test/conformance/run.sh ]; then stage "stripe-node conformance" pg_virtualenv ./test/conformance/run.sh; fi
+stage "pg_regress" pg_virtualenv -t make installcheck
+if [ -x test/sql/run.sh ]; then stage "SQL-level tests" pg_virtualenv -t ./test/sql/run.sh; fi
+if [ -x test/conformance/run.sh ]; then stage "stripe-node conformance" pg_virtualenv -t ./test/conformance/run.sh; fi
 
 [ -f regression.diffs ] && [ $failed -gt 0 ] && head -200 regression.diffs
 echo

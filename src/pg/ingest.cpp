@@ -1,1 +1,501 @@
-#include "guard.hpp"
+// stripe.ingest, stripe.ingest_event and stripe._apply_event (SPEC §2): the Postgres side of
+// ingest. The C++ core (src/core/event.cpp) turns a body into typed rows; this file maps those
+// rows onto the object tables by column name, logs the event idempotently and calls the
+// stripe._upsert_* functions (src/sql/20_ingest.sql), all through SPI plans prepared once per
+// backend. The state rules and aggregates live in SQL, where a DBA can read them.
+#include <openssl/crypto.h>
+
+#include "../core/event.hpp"
+#include "../core/signature.hpp"
+#include "errors.hpp"
+#include "pg_util.hpp"
+
+#include <array>
+#include <cstring>
+#include <string>
+
+extern "C" {
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "utils/jsonb.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
+}
+
+namespace pgs {
+extern int max_payload_bytes;
+extern int rejected_body_prefix;
+}  // namespace pgs
+
+namespace {
+
+using pgs::pg_call;
+using pgstripe::ColType;
+using pgstripe::ObjectKind;
+
+// Per-backend cache of plans and row shapes. Keyed on the OID of stripe.events so a DROP and
+// CREATE EXTENSION in the same session (new OIDs) rebuilds it instead of using stale plans.
+struct KindShape {
+    Oid typid = InvalidOid;
+    TupleDesc desc = nullptr;        // copy in TopMemoryContext
+    SPIPlanPtr upsert = nullptr;     // SELECT stripe._upsert_<table>($1)
+    std::vector<int> attno_of;       // per position of the core's row columns, 0-based attno
+    int account = -1, livemode = -1, event_id = -1;
+};
+
+struct Cache {
+    Oid events_relid = InvalidOid;
+    SPIPlanPtr insert_event = nullptr;
+    SPIPlanPtr insert_rejected = nullptr;
+    SPIPlanPtr endpoint_secrets = nullptr;
+    std::array<KindShape, size_t(ObjectKind::Count_)> kinds;
+};
+Cache cache;
+
+Oid stripe_namespace() {
+    return pg_call([] { return get_namespace_oid("stripe", false); });
+}
+
+SPIPlanPtr prepare(const char *sql, int nargs, Oid *types) {
+    SPIPlanPtr plan = pg_call([&] {
+        SPIPlanPtr p = SPI_prepare(sql, nargs, types);
+        if (p == nullptr) elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+        SPI_keepplan(p);
+        return p;
+    });
+    return plan;
+}
+
+// Ensures plans exist for this backend and this installation of the extension.
+void ensure_cache() {
+    Oid nsp = stripe_namespace();
+    Oid relid = pg_call([&] { return get_relname_relid("events", nsp); });
+    if (relid == InvalidOid) throw pgs::SqlError(ERRCODE_UNDEFINED_TABLE, "stripe.events does not exist");
+    if (relid == cache.events_relid) return;
+    // (Plans of a previous installation are simply abandoned: a few KB, once per reinstall.)
+    cache = Cache{};
+    Oid ev_types[10] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, BOOLOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONOID};
+    cache.insert_event = prepare(
+        "INSERT INTO stripe.events (id, type, created, livemode, account, api_version, object_type, object_id, "
+        "endpoint, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
+        10, ev_types);
+    Oid rej_types[8] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, TEXTOID};
+    cache.insert_rejected = prepare(
+        "INSERT INTO stripe.rejected_deliveries (endpoint, reason, sqlstate, message, detail, sig_header, "
+        "body_size, body_prefix) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        8, rej_types);
+    Oid sec_types[1] = {TEXTOID};
+    cache.endpoint_secrets =
+        prepare("SELECT secrets, tolerance FROM stripe._endpoint_secrets($1) WHERE secrets IS NOT NULL", 1, sec_types);
+    cache.events_relid = relid;
+}
+
+Oid expected_type(ColType t) {
+    switch (t) {
+        case ColType::Text: return TEXTOID;
+        case ColType::Int: return INT8OID;
+        case ColType::Bool: return BOOLOID;
+        case ColType::Time: return TIMESTAMPTZOID;
+        case ColType::Json: return JSONOID;
+    }
+    return InvalidOid;
+}
+
+int find_attno(TupleDesc desc, const char *name, Oid type, const char *table) {
+    for (int i = 0; i < desc->natts; i++) {
+        Form_pg_attribute a = TupleDescAttr(desc, i);
+        if (!a->attisdropped && std::strcmp(NameStr(a->attname), name) == 0) {
+            if (type != InvalidOid && a->atttypid != type)
+                throw pgs::SqlError(ERRCODE_DATATYPE_MISMATCH, std::string("column stripe.") + table + "." + name +
+                                                                    " has an unexpected type");
+            return i;
+        }
+    }
+    throw pgs::SqlError(ERRCODE_UNDEFINED_COLUMN, std::string("column stripe.") + table + "." + name + " is missing");
+}
+
+KindShape &shape_for(const pgstripe::Row &row) {
+    KindShape &k = cache.kinds[size_t(row.kind)];
+    if (k.upsert) return k;
+    const char *table = pgstripe::kind_table(row.kind);
+    Oid nsp = stripe_namespace();
+    Oid relid = pg_call([&] { return get_relname_relid(table, nsp); });
+    if (relid == InvalidOid) throw pgs::SqlError(ERRCODE_UNDEFINED_TABLE, std::string("stripe.") + table + " is missing");
+    Oid typid = pg_call([&] { return get_rel_type_id(relid); });
+    TupleDesc desc = pg_call([&] {
+        MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+        TupleDesc d = lookup_rowtype_tupdesc_copy(typid, -1);
+        MemoryContextSwitchTo(old);
+        return d;
+    });
+    std::vector<int> attno;
+    for (const auto &c : row.cols) attno.push_back(find_attno(desc, c.name, expected_type(c.value.type), table));
+    int account = find_attno(desc, "account", TEXTOID, table);
+    int livemode = find_attno(desc, "livemode", BOOLOID, table);
+    int event_id = find_attno(desc, "event_id", TEXTOID, table);
+    std::string sql = std::string("SELECT stripe._upsert_") + table + "($1)";
+    Oid types[1] = {typid};
+    SPIPlanPtr plan = prepare(sql.c_str(), 1, types);
+    k.typid = typid;
+    k.desc = desc;
+    k.attno_of = std::move(attno);
+    k.account = account;
+    k.livemode = livemode;
+    k.event_id = event_id;
+    k.upsert = plan;
+    return k;
+}
+
+// unix seconds -> timestamptz, refusing values outside Postgres' range.
+TimestampTz to_timestamptz(int64_t secs, const char *what) {
+    constexpr int64_t kEpochShift = 946684800;
+    // Postgres timestamps span 4713 BC .. 294276 AD; Stripe's are 1970-2100. Keep a wide, safe
+    // window that cannot overflow the microsecond arithmetic.
+    if (secs < -210866803200LL || secs > 9224318015999LL - kEpochShift)
+        throw pgs::SqlError(pgs::ST_INVALID_EVENT, "invalid event", std::string("field ") + what + " is out of range");
+    return (secs - kEpochShift) * USECS_PER_SEC;
+}
+
+Datum text_datum(const std::string &s) {
+    const char *p = s.data();
+    int len = static_cast<int>(s.size());
+    return pg_call([&] {
+        if (GetDatabaseEncoding() == PG_UTF8) return PointerGetDatum(cstring_to_text_with_len(p, len));
+        char *server = pg_any_to_server(p, len, PG_UTF8);
+        return PointerGetDatum(cstring_to_text(server));
+    });
+}
+Datum text_datum(std::string_view s) { return text_datum(std::string(s)); }
+
+// Executes one object upsert; returns whether the row changed.
+bool upsert_row(const pgstripe::Event &ev, const pgstripe::Row &row, Datum event_id) {
+    KindShape &k = shape_for(row);
+    std::vector<Datum> values(k.desc->natts, 0);
+    std::vector<bool> nulls(k.desc->natts, true);
+    for (size_t i = 0; i < row.cols.size(); i++) {
+        const pgstripe::Value &v = row.cols[i].value;
+        int a = k.attno_of[i];
+        if (v.null) continue;
+        nulls[a] = false;
+        switch (v.type) {
+            case ColType::Text: values[a] = text_datum(v.s); break;
+            case ColType::Int: values[a] = Int64GetDatum(v.i); break;
+            case ColType::Bool: values[a] = BoolGetDatum(v.i != 0); break;
+            case ColType::Time: values[a] = TimestampTzGetDatum(to_timestamptz(v.i, row.cols[i].name)); break;
+            case ColType::Json: values[a] = text_datum(v.raw); break;
+        }
+    }
+    if (ev.has_account) {
+        values[k.account] = text_datum(ev.account);
+        nulls[k.account] = false;
+    }
+    values[k.livemode] = BoolGetDatum(ev.livemode);
+    nulls[k.livemode] = false;
+    values[k.event_id] = event_id;
+    nulls[k.event_id] = false;
+
+    std::vector<char> pg_nulls(nulls.size());
+    for (size_t i = 0; i < nulls.size(); i++) pg_nulls[i] = nulls[i] ? 1 : 0;
+    Datum *vals = values.data();
+    bool nullarr[1] = {false};
+    (void)nullarr;
+    // heap_form_tuple takes bool[]; std::vector<bool> has no data(), hence the char copy.
+    const char *pn = pg_nulls.data();
+    int natts = k.desc->natts;
+    TupleDesc desc = k.desc;
+    SPIPlanPtr plan = k.upsert;
+    return pg_call([&] {
+        bool *isnull = static_cast<bool *>(palloc(sizeof(bool) * natts));
+        for (int i = 0; i < natts; i++) isnull[i] = pn[i] != 0;
+        HeapTuple tup = heap_form_tuple(desc, vals, isnull);
+        Datum arg = HeapTupleGetDatum(tup);
+        int rc = SPI_execute_plan(plan, &arg, nullptr, false, 1);
+        if (rc != SPI_OK_SELECT || SPI_processed != 1) elog(ERROR, "stripe upsert failed: %s", SPI_result_code_string(rc));
+        bool isnull_r;
+        Datum r = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull_r);
+        return !isnull_r && DatumGetBool(r);
+    });
+}
+
+enum class Outcome { Accepted, Duplicate };
+
+// Logs the event (unless replaying) and applies its rows. Caller has SPI connected.
+Outcome apply(const pgstripe::Event &ev, std::string_view body, const char *endpoint, bool log) {
+    Datum event_id = text_datum(ev.id);
+    if (log) {
+        Datum args[10];
+        char nulls[10];
+        std::memset(nulls, ' ', sizeof nulls);
+        args[0] = event_id;
+        args[1] = text_datum(ev.type);
+        args[2] = TimestampTzGetDatum(to_timestamptz(ev.created, "created"));
+        args[3] = BoolGetDatum(ev.livemode);
+        if (ev.has_account) args[4] = text_datum(ev.account); else nulls[4] = 'n';
+        if (ev.has_api_version) args[5] = text_datum(ev.api_version); else nulls[5] = 'n';
+        if (!ev.object_type.empty()) args[6] = text_datum(ev.object_type); else nulls[6] = 'n';
+        if (!ev.object_id.empty()) args[7] = text_datum(ev.object_id); else nulls[7] = 'n';
+        if (endpoint) args[8] = text_datum(std::string(endpoint)); else nulls[8] = 'n';
+        args[9] = text_datum(body);
+        SPIPlanPtr plan = cache.insert_event;
+        uint64 inserted = pg_call([&] {
+            int rc = SPI_execute_plan(plan, args, nulls, false, 0);
+            if (rc != SPI_OK_INSERT) elog(ERROR, "stripe.events insert failed: %s", SPI_result_code_string(rc));
+            return SPI_processed;
+        });
+        if (inserted == 0) return Outcome::Duplicate;
+    } else {
+        // Replay: the event's created must still convert.
+        to_timestamptz(ev.created, "created");
+    }
+    bool parent_applied = true;
+    for (size_t i = 0; i < ev.rows.size(); i++) {
+        const pgstripe::Row &row = ev.rows[i];
+        // A subscription's items belong to the state they came with: only if it was applied.
+        if (row.kind == ObjectKind::SubscriptionItem && !parent_applied) continue;
+        bool applied = upsert_row(ev, row, event_id);
+        if (i == 0) parent_applied = applied;
+    }
+    return Outcome::Accepted;
+}
+
+// Reason and SQLSTATE for a body that fails extract_event.
+void classify_invalid(const std::string &error, const char **reason, int *code) {
+    if (error.rfind("invalid JSON", 0) == 0 || error == "the event is not a JSON object") {
+        *reason = "invalid_json";
+        *code = pgs::ST_INVALID_JSON;
+    } else if (error.rfind("thin events", 0) == 0) {
+        *reason = "thin_event";
+        *code = pgs::ST_THIN_EVENT;
+    } else {
+        *reason = "invalid_event";
+        *code = pgs::ST_INVALID_EVENT;
+    }
+}
+
+const char *sqlstate_text(int code) {
+    return pg_call([&] { return unpack_sql_state(code); });
+}
+
+Datum make_result(FunctionCallInfo fcinfo, const char *status, const std::string *event_id, const std::string *type,
+                  const char *reason, int code) {
+    TupleDesc desc;
+    pg_call([&] {
+        if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+            elog(ERROR, "stripe.ingest must return a composite type");
+        BlessTupleDesc(desc);
+    });
+    Datum values[5];
+    bool nulls[5] = {false, event_id == nullptr, type == nullptr, reason == nullptr, code == 0};
+    values[0] = text_datum(std::string(status));
+    if (event_id) values[1] = text_datum(*event_id);
+    if (type) values[2] = text_datum(*type);
+    if (reason) values[3] = text_datum(std::string(reason));
+    if (code) values[4] = text_datum(std::string(sqlstate_text(code)));
+    return pg_call([&] { return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)); });
+}
+
+// The longest prefix of at most n bytes that is valid UTF-8 text without NULs (invalid bytes
+// become '?'), for rejected_deliveries.body_prefix.
+std::string safe_prefix(std::string_view body, size_t n) {
+    std::string out;
+    std::string_view b = body.substr(0, n);
+    out.reserve(b.size());
+    for (size_t i = 0; i < b.size();) {
+        unsigned char c = static_cast<unsigned char>(b[i]);
+        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (len && i + len <= b.size() && pgstripe::valid_utf8(b.substr(i, len)) && c != 0) {
+            out.append(b.data() + i, len);
+            i += len;
+        } else {
+            if (len && i + len > b.size()) break;  // cut inside a character: stop
+            out += '?';
+            i++;
+        }
+    }
+    return out;
+}
+
+void spi_connect() {
+    pg_call([] {
+        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
+    });
+}
+void spi_finish() {
+    pg_call([] { SPI_finish(); });
+}
+
+// Records a rejected delivery (SPI connected). The caller then finishes SPI and returns
+// make_result(..., "rejected", ...): result tuples must not live in SPI's memory.
+void record_rejection(const char *endpoint, std::string_view header, std::string_view body,
+             const char *reason, int code, const std::string &message, const std::string &detail) {
+    Datum args[8];
+    char nulls[8];
+    std::memset(nulls, ' ', sizeof nulls);
+    if (endpoint) args[0] = text_datum(std::string(endpoint)); else nulls[0] = 'n';
+    args[1] = text_datum(std::string(reason));
+    args[2] = text_datum(std::string(sqlstate_text(code)));
+    args[3] = text_datum(message);
+    if (!detail.empty()) args[4] = text_datum(detail); else nulls[4] = 'n';
+    args[5] = text_datum(safe_prefix(header, 1024));
+    args[6] = Int32GetDatum(static_cast<int32>(std::min<size_t>(body.size(), INT32_MAX)));
+    args[7] = text_datum(safe_prefix(body, static_cast<size_t>(std::max(0, pgs::rejected_body_prefix))));
+    SPIPlanPtr plan = cache.insert_rejected;
+    pg_call([&] {
+        int rc = SPI_execute_plan(plan, args, nulls, false, 0);
+        if (rc != SPI_OK_INSERT) elog(ERROR, "stripe.rejected_deliveries insert failed");
+    });
+}
+
+Datum rejected(FunctionCallInfo fcinfo, const char *endpoint, std::string_view header, std::string_view body,
+               const char *reason, int code, const std::string &message, const std::string &detail) {
+    record_rejection(endpoint, header, body, reason, code, message, detail);
+    spi_finish();
+    return make_result(fcinfo, "rejected", nullptr, nullptr, reason, code);
+}
+
+
+thread_local pgstripe::JsonDoc doc;  // reused: its node vector keeps its capacity
+
+}  // namespace
+
+/*
+ * stripe.ingest(payload text|bytea, sig_header text, endpoint text) RETURNS stripe.ingest_result
+ * SECURITY DEFINER: reads the endpoint's secrets, which the caller cannot. Verification and
+ * validation failures are returned as `rejected` and recorded; only faults raise.
+ */
+using pgs::pg_call;
+
+PGS_FUNCTION(pg_stripe_ingest) {
+    std::string_view body = PG_ARGISNULL(0) ? std::string_view() : pgs::arg_payload(fcinfo, 0);
+    std::string_view header = PG_ARGISNULL(1) ? std::string_view() : pgs::arg_text_utf8(fcinfo, 1);
+    std::string endpoint_s = PG_ARGISNULL(2) ? std::string() : std::string(pgs::arg_text_utf8(fcinfo, 2));
+    const char *endpoint = PG_ARGISNULL(2) ? nullptr : endpoint_s.c_str();
+
+    spi_connect();
+    ensure_cache();
+    if (body.size() > static_cast<size_t>(pgs::max_payload_bytes)) {
+        return rejected(fcinfo, endpoint, header, body, "payload_too_large", pgs::ST_TOO_LARGE,
+                        "webhook payload too large",
+                        "The body has " + std::to_string(body.size()) + " bytes; stripe.max_payload_bytes is " +
+                            std::to_string(pgs::max_payload_bytes) + ".");
+    }
+    // The endpoint's usable secrets (current, and the previous one during a rotation overlap).
+    std::vector<std::string> secrets;
+    int32 tolerance = 300;
+    bool found = false;
+    if (endpoint) {
+        Datum arg = text_datum(endpoint_s);
+        SPIPlanPtr plan = cache.endpoint_secrets;
+        ArrayType *arr = nullptr;
+        pg_call([&] {
+            int rc = SPI_execute_plan(plan, &arg, nullptr, true, 1);
+            if (rc != SPI_OK_SELECT) elog(ERROR, "endpoint lookup failed");
+            if (SPI_processed == 1) {
+                bool isnull;
+                Datum a = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+                Datum t = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+                arr = DatumGetArrayTypeP(a);
+                tolerance = DatumGetInt32(t);
+            }
+        });
+        if (arr) {
+            found = true;
+            Datum *elems = nullptr;
+            bool *nulls = nullptr;
+            int n = 0;
+            pg_call([&] { deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n); });
+            for (int i = 0; i < n; i++)
+                if (!nulls[i]) {
+                    text *t = reinterpret_cast<text *>(pg_call([&] { return PG_DETOAST_DATUM_PACKED(elems[i]); }));
+                    secrets.emplace_back(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+                }
+        }
+    }
+    if (!found) {
+        return rejected(fcinfo, endpoint, header, body, "unknown_endpoint", pgs::ST_UNKNOWN_ENDPOINT,
+                        "unknown webhook endpoint", "Create it with stripe.create_endpoint(name, secret).");
+    }
+    std::vector<std::string_view> views(secrets.begin(), secrets.end());
+    TimestampTz now = GetCurrentTransactionStartTimestamp();
+    pgstripe::VerifyResult v = pgstripe::verify(body, header, views, tolerance, pgs::unix_seconds_floor(now));
+    for (auto &s : secrets) OPENSSL_cleanse(s.data(), s.size());
+    if (v.verdict != pgstripe::Verdict::Ok) {
+        std::string detail;
+        if (v.verdict == pgstripe::Verdict::Mismatch && v.secret_has_whitespace)
+            detail = "The endpoint's secret contains whitespace.";
+        if (v.verdict == pgstripe::Verdict::TooOld)
+            detail = "The event was signed " + std::to_string(v.age) + " seconds ago; the tolerance is " +
+                     std::to_string(tolerance) + " seconds (check the clock of this server).";
+        if (v.verdict == pgstripe::Verdict::Mismatch)
+            detail = detail.empty() ? "Wrong secret for this endpoint, or the body was modified (re-serialized JSON?)."
+                                    : detail;
+        return rejected(fcinfo, endpoint, header, body, pgstripe::verdict_reason(v.verdict), pgs::sqlstate_of(v.verdict),
+                        pgstripe::verdict_message(v.verdict), detail);
+    }
+    pgstripe::Event ev;
+    std::string error;
+    if (!pgstripe::extract_event(body, doc, &ev, &error)) {
+        const char *reason;
+        int code;
+        classify_invalid(error, &reason, &code);
+        return rejected(fcinfo, endpoint, header, body, reason, code, "invalid event", error);
+    }
+    Outcome o = apply(ev, body, endpoint, true);
+    spi_finish();
+    return make_result(fcinfo, o == Outcome::Accepted ? "accepted" : "duplicate", &ev.id, &ev.type, nullptr, 0);
+}
+
+/*
+ * stripe.ingest_event(event text|jsonb) RETURNS stripe.ingest_result: trusted, unsigned.
+ * Invalid events raise (ST010 invalid JSON, ST011 thin event, ST012 invalid event, ST013 too
+ * large): nothing is written.
+ */
+PGS_FUNCTION(pg_stripe_ingest_event) {
+    Oid type = get_fn_expr_argtype(fcinfo->flinfo, 0);
+    std::string_view body;
+    if (type == JSONBOID) {
+        Jsonb *jb = pg_call([&] { return PG_GETARG_JSONB_P(0); });
+        char *s = pg_call([&] { return JsonbToCString(nullptr, &jb->root, VARSIZE(jb)); });
+        body = std::string_view(s, strlen(s));
+        if (GetDatabaseEncoding() != PG_UTF8) {
+            char *conv = pg_call([&] { return pg_server_to_any(s, static_cast<int>(body.size()), PG_UTF8); });
+            body = std::string_view(conv, strlen(conv));
+        }
+    } else {
+        body = pgs::arg_text_utf8(fcinfo, 0);
+    }
+    if (body.size() > static_cast<size_t>(pgs::max_payload_bytes))
+        throw pgs::SqlError(pgs::ST_TOO_LARGE, "event too large",
+                            "The event has " + std::to_string(body.size()) + " bytes; stripe.max_payload_bytes is " +
+                                std::to_string(pgs::max_payload_bytes) + ".");
+    pgstripe::Event ev;
+    std::string error;
+    if (!pgstripe::extract_event(body, doc, &ev, &error)) {
+        const char *reason;
+        int code;
+        classify_invalid(error, &reason, &code);
+        throw pgs::SqlError(code, code == pgs::ST_INVALID_JSON ? "invalid event JSON" : "invalid event", error);
+    }
+    spi_connect();
+    ensure_cache();
+    Outcome o = apply(ev, body, nullptr, true);
+    spi_finish();
+    return make_result(fcinfo, o == Outcome::Accepted ? "accepted" : "duplicate", &ev.id, &ev.type, nullptr, 0);
+}
+
+/* stripe._apply_event(body json): replays a logged event into the object tables. */
+PGS_FUNCTION(pg_stripe_apply_event) {
+    std::string_view body = pgs::arg_text_utf8(fcinfo, 0);
+    pgstripe::Event ev;
+    std::string error;
+    if (!pgstripe::extract_event(body, doc, &ev, &error))
+        throw pgs::SqlError(pgs::ST_INVALID_EVENT, "logged event can no longer be applied", error);
+    spi_connect();
+    ensure_cache();
+    apply(ev, body, nullptr, false);
+    spi_finish();
+    PG_RETURN_BOOL(true);
+}

@@ -1,0 +1,342 @@
+
+-------------------------------------------------------------------------------
+-- §2 Endpoints, the event log, rejected deliveries.
+-------------------------------------------------------------------------------
+
+-- Webhook endpoints and their signing secrets. Readable only by the extension owner: ingest
+-- reads it through SECURITY DEFINER functions, nobody else can SELECT it (see 90_privileges).
+CREATE TABLE stripe.endpoints (
+    name                text PRIMARY KEY CHECK (name <> ''),
+    secret              text NOT NULL,
+    previous_secret     text,
+    previous_expires_at timestamptz,
+    tolerance           integer NOT NULL DEFAULT 300,
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    rotated_at          timestamptz
+);
+COMMENT ON TABLE stripe.endpoints IS 'Webhook endpoints and their signing secrets (whsec_...). Never granted to anyone; managed with stripe.create_endpoint / rotate_endpoint_secret / drop_endpoint.';
+COMMENT ON COLUMN stripe.endpoints.previous_secret IS 'The secret before the last rotation, still accepted until previous_expires_at.';
+
+-- The event log: every accepted event exactly as received (the json type keeps the text
+-- verbatim). Object tables and analytics are a pure function of it (stripe.rebuild()).
+CREATE TABLE stripe.events (
+    id           text PRIMARY KEY,
+    seq          bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+    type         text NOT NULL,
+    created      timestamptz NOT NULL,
+    livemode     boolean NOT NULL,
+    account      text,
+    api_version  text,
+    object_type  text,
+    object_id    text,
+    endpoint     text,
+    received_at  timestamptz NOT NULL DEFAULT now(),
+    body         json NOT NULL
+);
+CREATE INDEX events_object_idx ON stripe.events (object_id);
+CREATE INDEX events_type_created_idx ON stripe.events (type, created);
+COMMENT ON TABLE stripe.events IS 'Append-only log of accepted Stripe events, as received. id is Stripe''s event id: a second delivery of the same id is a duplicate and changes nothing.';
+COMMENT ON COLUMN stripe.events.seq IS 'Arrival order; stripe.rebuild() replays the log in this order.';
+COMMENT ON COLUMN stripe.events.created IS 'The event''s created (Stripe''s clock).';
+COMMENT ON COLUMN stripe.events.account IS 'Connected account (Connect) the event belongs to; NULL for the platform''s own.';
+COMMENT ON COLUMN stripe.events.endpoint IS 'Endpoint the signed delivery came through; NULL for stripe.ingest_event.';
+COMMENT ON COLUMN stripe.events.body IS 'The event exactly as received (cast to jsonb to query it fast).';
+
+-- Deliveries that failed verification or validation, kept so an operator can see why webhooks
+-- fail. Never holds a secret: the header carries only t= and signatures, the body is truncated.
+CREATE TABLE stripe.rejected_deliveries (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    received_at  timestamptz NOT NULL DEFAULT now(),
+    endpoint     text,
+    reason       text NOT NULL,
+    sqlstate     text NOT NULL,
+    message      text NOT NULL,
+    detail       text,
+    sig_header   text,
+    body_size    integer NOT NULL,
+    body_prefix  text
+);
+CREATE INDEX rejected_deliveries_received_idx ON stripe.rejected_deliveries (received_at);
+COMMENT ON TABLE stripe.rejected_deliveries IS 'Webhook deliveries stripe.ingest rejected (the caller answered 400): why, when, through which endpoint; the header and a bounded prefix of the body (stripe.rejected_body_prefix bytes), never a secret.';
+COMMENT ON COLUMN stripe.rejected_deliveries.reason IS 'signature_mismatch, timestamp_outside_tolerance, unparsable_signature_header, no_v1_signature, no_signature_header, no_payload, no_secret, unknown_endpoint, payload_too_large, invalid_json, invalid_event, thin_event.';
+COMMENT ON COLUMN stripe.rejected_deliveries.detail IS 'E.g. the event age for clock skew, or that the secret contains whitespace. Never the secret.';
+
+-------------------------------------------------------------------------------
+-- §2 Object state: the latest state of every object, keyed by Stripe id.
+-- Common columns: account, livemode (from the event), created (the object's own), typed
+-- fields, event_created / event_id (the event that last set the row), deleted (tombstone),
+-- data (the full object, verbatim). Rows are written only by the stripe._upsert_* functions.
+-------------------------------------------------------------------------------
+
+CREATE TABLE stripe.charges (
+    id                  text PRIMARY KEY,
+    account             text,
+    livemode            boolean NOT NULL,
+    created             timestamptz,
+    status              text,
+    amount              bigint,
+    amount_captured     bigint,
+    amount_refunded     bigint,
+    currency            text,
+    customer            text,
+    payment_intent      text,
+    invoice             text,
+    captured            boolean,
+    refunded            boolean,
+    disputed            boolean,
+    failure_code        text,
+    outcome_type        text,
+    outcome_reason      text,
+    payment_method_type text,
+    card_brand          text,
+    event_created       timestamptz NOT NULL,
+    event_id            text NOT NULL,
+    deleted             boolean NOT NULL,
+    data                json NOT NULL
+);
+CREATE INDEX charges_customer_idx ON stripe.charges (customer, created) WHERE customer IS NOT NULL;
+CREATE INDEX charges_created_idx ON stripe.charges (created);
+COMMENT ON TABLE stripe.charges IS 'Latest state of every charge. The unit of a payment: status succeeded or failed.';
+
+CREATE TABLE stripe.payment_intents (
+    id                  text PRIMARY KEY,
+    account             text,
+    livemode            boolean NOT NULL,
+    created             timestamptz,
+    status              text,
+    amount              bigint,
+    amount_received     bigint,
+    currency            text,
+    customer            text,
+    latest_charge       text,
+    last_error_code     text,
+    cancellation_reason text,
+    event_created       timestamptz NOT NULL,
+    event_id            text NOT NULL,
+    deleted             boolean NOT NULL,
+    data                json NOT NULL
+);
+COMMENT ON TABLE stripe.payment_intents IS 'Latest state of every payment intent (never counted as a payment: the charge is).';
+
+CREATE TABLE stripe.refunds (
+    id              text PRIMARY KEY,
+    account         text,
+    livemode        boolean NOT NULL,
+    created         timestamptz,
+    status          text,
+    amount          bigint,
+    currency        text,
+    charge          text,
+    payment_intent  text,
+    reason          text,
+    customer        text,   -- the charge's customer, kept in step by triggers
+    event_created   timestamptz NOT NULL,
+    event_id        text NOT NULL,
+    deleted         boolean NOT NULL,
+    data            json NOT NULL
+);
+CREATE INDEX refunds_charge_idx ON stripe.refunds (charge);
+COMMENT ON TABLE stripe.refunds IS 'Latest state of every refund, from refund.* / charge.refund.* events and from the refunds embedded in charge payloads.';
+COMMENT ON COLUMN stripe.refunds.customer IS 'Customer of the refunded charge (from stripe.charges), NULL while the charge is unknown.';
+
+CREATE TABLE stripe.disputes (
+    id              text PRIMARY KEY,
+    account         text,
+    livemode        boolean NOT NULL,
+    created         timestamptz,
+    status          text,
+    amount          bigint,
+    currency        text,
+    charge          text,
+    payment_intent  text,
+    reason          text,
+    event_created   timestamptz NOT NULL,
+    event_id        text NOT NULL,
+    deleted         boolean NOT NULL,
+    data            json NOT NULL
+);
+COMMENT ON TABLE stripe.disputes IS 'Latest state of every dispute (charge.dispute.* events).';
+
+CREATE TABLE stripe.customers (
+    id              text PRIMARY KEY,
+    account         text,
+    livemode        boolean NOT NULL,
+    created         timestamptz,
+    email           text,
+    name            text,
+    currency        text,
+    delinquent      boolean,
+    event_created   timestamptz NOT NULL,
+    event_id        text NOT NULL,
+    deleted         boolean NOT NULL,
+    data            json NOT NULL
+);
+COMMENT ON TABLE stripe.customers IS 'Latest state of every customer; deleted customers stay as tombstones (deleted = true).';
+
+CREATE TABLE stripe.checkout_sessions (
+    id              text PRIMARY KEY,
+    account         text,
+    livemode        boolean NOT NULL,
+    created         timestamptz,
+    status          text,
+    payment_status  text,
+    mode            text,
+    amount_total    bigint,
+    currency        text,
+    customer        text,
+    payment_intent  text,
+    subscription    text,
+    event_created   timestamptz NOT NULL,
+    event_id        text NOT NULL,
+    deleted         boolean NOT NULL,
+    data            json NOT NULL
+);
+COMMENT ON TABLE stripe.checkout_sessions IS 'Latest state of every Checkout session.';
+
+CREATE TABLE stripe.subscriptions (
+    id                   text PRIMARY KEY,
+    account              text,
+    livemode             boolean NOT NULL,
+    created              timestamptz,
+    status               text,
+    customer             text,
+    currency             text,
+    cancel_at_period_end boolean,
+    canceled_at          timestamptz,
+    ended_at             timestamptz,
+    start_date           timestamptz,
+    trial_start          timestamptz,
+    trial_end            timestamptz,
+    event_created        timestamptz NOT NULL,
+    event_id             text NOT NULL,
+    deleted              boolean NOT NULL,
+    data                 json NOT NULL
+);
+COMMENT ON TABLE stripe.subscriptions IS 'Latest state of every subscription; its items are in stripe.subscription_items.';
+
+CREATE TABLE stripe.subscription_items (
+    id                   text PRIMARY KEY,
+    account              text,
+    livemode             boolean NOT NULL,
+    created              timestamptz,
+    subscription         text NOT NULL,
+    price                text,
+    product              text,
+    quantity             bigint,
+    unit_amount          bigint,
+    currency             text,
+    interval             text,
+    interval_count       bigint,
+    current_period_start timestamptz,
+    current_period_end   timestamptz,
+    event_created        timestamptz NOT NULL,
+    event_id             text NOT NULL,
+    deleted              boolean NOT NULL,
+    data                 json NOT NULL
+);
+CREATE INDEX subscription_items_subscription_idx ON stripe.subscription_items (subscription);
+COMMENT ON TABLE stripe.subscription_items IS 'Items of the latest state of each subscription (items no longer on it are removed).';
+
+CREATE TABLE stripe.invoices (
+    id               text PRIMARY KEY,
+    account          text,
+    livemode         boolean NOT NULL,
+    created          timestamptz,
+    status           text,
+    customer         text,
+    subscription     text,
+    currency         text,
+    amount_due       bigint,
+    amount_paid      bigint,
+    amount_remaining bigint,
+    total            bigint,
+    billing_reason   text,
+    paid_at          timestamptz,
+    event_created    timestamptz NOT NULL,
+    event_id         text NOT NULL,
+    deleted          boolean NOT NULL,
+    data             json NOT NULL
+);
+COMMENT ON TABLE stripe.invoices IS 'Latest state of every invoice (never counted as a payment: its charge is).';
+
+-------------------------------------------------------------------------------
+-- §3 Incrementally maintained aggregates (written by the triggers in 20_ingest.sql).
+-- Time buckets are UTC quarter-hours: every reporting time zone in use today has an offset that
+-- is a multiple of 15 minutes, so a day/week/month in any zone is an exact union of buckets.
+-- `shard` spreads concurrent ingest sessions over different rows (pg_backend_pid() % 16) so they
+-- do not queue on one hot row until commit; views sum over shards.
+-------------------------------------------------------------------------------
+
+CREATE TABLE stripe.agg_payments (
+    bucket        timestamptz NOT NULL,
+    account       text,
+    livemode      boolean NOT NULL,
+    currency      text NOT NULL,
+    shard         smallint NOT NULL,
+    succeeded     bigint NOT NULL DEFAULT 0,
+    failed        bigint NOT NULL DEFAULT 0,
+    gross         bigint NOT NULL DEFAULT 0,
+    refunded      bigint NOT NULL DEFAULT 0,
+    disputes      bigint NOT NULL DEFAULT 0,
+    lost_disputed bigint NOT NULL DEFAULT 0,
+    UNIQUE NULLS NOT DISTINCT (bucket, account, livemode, currency, shard)
+);
+COMMENT ON TABLE stripe.agg_payments IS 'Per quarter-hour (UTC) of the object''s created: charges succeeded/failed and captured volume (by charge created), succeeded refunds (by refund created), disputes and lost dispute amounts (by dispute created).';
+
+CREATE TABLE stripe.agg_declines (
+    account        text,
+    livemode       boolean NOT NULL,
+    failure_code   text,
+    outcome_reason text,
+    shard          smallint NOT NULL,
+    failed         bigint NOT NULL DEFAULT 0,
+    UNIQUE NULLS NOT DISTINCT (account, livemode, failure_code, outcome_reason, shard)
+);
+
+CREATE TABLE stripe.agg_methods (
+    account             text,
+    livemode            boolean NOT NULL,
+    currency            text NOT NULL,
+    payment_method_type text,
+    card_brand          text,
+    shard               smallint NOT NULL,
+    succeeded           bigint NOT NULL DEFAULT 0,
+    gross               bigint NOT NULL DEFAULT 0,
+    UNIQUE NULLS NOT DISTINCT (account, livemode, currency, payment_method_type, card_brand, shard)
+);
+
+CREATE TABLE stripe.agg_customers (
+    bucket        timestamptz NOT NULL,
+    account       text,
+    livemode      boolean NOT NULL,
+    shard         smallint NOT NULL,
+    new_customers bigint NOT NULL DEFAULT 0,
+    UNIQUE NULLS NOT DISTINCT (bucket, account, livemode, shard)
+);
+
+CREATE TABLE stripe.agg_checkout (
+    bucket    timestamptz NOT NULL,
+    account   text,
+    livemode  boolean NOT NULL,
+    shard     smallint NOT NULL,
+    sessions  bigint NOT NULL DEFAULT 0,
+    completed bigint NOT NULL DEFAULT 0,
+    paid      bigint NOT NULL DEFAULT 0,
+    expired   bigint NOT NULL DEFAULT 0,
+    UNIQUE NULLS NOT DISTINCT (bucket, account, livemode, shard)
+);
+
+-- One row per customer and currency (exact, not sharded: a customer's own rows are not hot).
+CREATE TABLE stripe.customer_totals (
+    account          text,
+    livemode         boolean NOT NULL,
+    customer         text NOT NULL,
+    currency         text NOT NULL,
+    payments         bigint NOT NULL DEFAULT 0,
+    failed_payments  bigint NOT NULL DEFAULT 0,
+    total_spent      bigint NOT NULL DEFAULT 0,
+    refunded         bigint NOT NULL DEFAULT 0,
+    first_payment_at timestamptz,
+    last_payment_at  timestamptz,
+    UNIQUE NULLS NOT DISTINCT (account, livemode, customer, currency)
+);

@@ -1,0 +1,132 @@
+
+-------------------------------------------------------------------------------
+-- §2 Endpoint management. SECURITY DEFINER with a pinned search_path; they never echo a secret,
+-- and log_min_error_statement is raised for their duration so a failing call does not write its
+-- statement text (which holds the secret) to the server log.
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION stripe.create_endpoint(name text, secret text, tolerance integer DEFAULT 300)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET log_min_error_statement = panic AS $$
+BEGIN
+  IF name IS NULL OR name = '' THEN
+    RAISE EXCEPTION 'endpoint name must not be empty' USING ERRCODE = '22023';
+  END IF;
+  IF secret IS NULL OR btrim(secret, E' \t\n\r\f\v') = '' THEN
+    RAISE EXCEPTION 'No webhook secret value was provided. It should start with `whsec_`' USING ERRCODE = 'ST005';
+  END IF;
+  IF secret ~ '\s' THEN
+    RAISE EXCEPTION 'the webhook secret contains whitespace' USING ERRCODE = '22023',
+      HINT = 'Copy the secret again without surrounding spaces or newlines.';
+  END IF;
+  INSERT INTO stripe.endpoints AS e (name, secret, tolerance) VALUES (name, secret, tolerance);
+EXCEPTION WHEN unique_violation THEN
+  RAISE EXCEPTION 'endpoint "%" already exists', name USING ERRCODE = '42710',
+    HINT = 'Use stripe.rotate_endpoint_secret to change its secret.';
+END $$;
+COMMENT ON FUNCTION stripe.create_endpoint(text, text, integer) IS 'Creates a named webhook endpoint with its signing secret (whsec_...) and timestamp tolerance in seconds (<= 0 disables the age check).';
+
+CREATE FUNCTION stripe.rotate_endpoint_secret(name text, new_secret text, overlap interval DEFAULT '24 hours')
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET log_min_error_statement = panic AS $$
+BEGIN
+  IF new_secret IS NULL OR btrim(new_secret, E' \t\n\r\f\v') = '' THEN
+    RAISE EXCEPTION 'No webhook secret value was provided. It should start with `whsec_`' USING ERRCODE = 'ST005';
+  END IF;
+  IF new_secret ~ '\s' THEN
+    RAISE EXCEPTION 'the webhook secret contains whitespace' USING ERRCODE = '22023';
+  END IF;
+  UPDATE stripe.endpoints e
+     SET previous_secret = e.secret, previous_expires_at = now() + coalesce(overlap, '0'),
+         secret = new_secret, rotated_at = now()
+   WHERE e.name = rotate_endpoint_secret.name;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'endpoint "%" does not exist', name USING ERRCODE = 'ST020';
+  END IF;
+END $$;
+COMMENT ON FUNCTION stripe.rotate_endpoint_secret(text, text, interval) IS 'Replaces an endpoint''s secret; the old one is still accepted for `overlap` (Stripe''s "roll secret" keeps both valid for a while).';
+
+CREATE FUNCTION stripe.drop_endpoint(name text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  DELETE FROM stripe.endpoints e WHERE e.name = drop_endpoint.name;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'endpoint "%" does not exist', name USING ERRCODE = 'ST020';
+  END IF;
+END $$;
+
+-- What an operator may see of endpoints: never the secrets.
+CREATE VIEW stripe.endpoint_status AS
+SELECT e.name, e.tolerance, e.created_at, e.rotated_at,
+       e.previous_secret IS NOT NULL AND e.previous_expires_at > now() AS previous_secret_active,
+       CASE WHEN e.previous_expires_at > now() THEN e.previous_expires_at END AS previous_secret_expires_at
+  FROM stripe.endpoints e;
+COMMENT ON VIEW stripe.endpoint_status IS 'Endpoints without their secrets: tolerance, rotation state.';
+
+-- Internal: the usable secrets of an endpoint, for the C ingest path only (not granted).
+CREATE FUNCTION stripe._endpoint_secrets(p_name text, OUT secrets text[], OUT tolerance integer)
+LANGUAGE sql STABLE AS $$
+  SELECT ARRAY[e.secret] || CASE WHEN e.previous_expires_at > now() THEN ARRAY[e.previous_secret] ELSE '{}'::text[] END,
+         e.tolerance
+    FROM stripe.endpoints e WHERE e.name = p_name
+$$;
+
+-------------------------------------------------------------------------------
+-- §2 Ingest.
+-------------------------------------------------------------------------------
+
+CREATE TYPE stripe.ingest_result AS (
+    status     text,   -- accepted | duplicate | rejected
+    event_id   text,
+    event_type text,
+    reason     text,   -- for rejected: see stripe.rejected_deliveries.reason
+    sqlstate   text    -- for rejected: the SQLSTATE of the failure class
+);
+COMMENT ON TYPE stripe.ingest_result IS 'What stripe.ingest did: accepted (answer 200), duplicate (200; nothing changed), rejected (answer 400; recorded in stripe.rejected_deliveries).';
+
+CREATE FUNCTION stripe.ingest(payload text, sig_header text, endpoint text DEFAULT 'default')
+RETURNS stripe.ingest_result
+AS 'MODULE_PATHNAME', 'pg_stripe_ingest'
+LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION stripe.ingest(text, text, text) IS 'Verifies a webhook delivery (raw body, Stripe-Signature header) against the named endpoint''s secret(s), then logs the event idempotently and updates object state and aggregates in the caller''s transaction.';
+
+CREATE FUNCTION stripe.ingest(payload bytea, sig_header text, endpoint text DEFAULT 'default')
+RETURNS stripe.ingest_result
+AS 'MODULE_PATHNAME', 'pg_stripe_ingest'
+LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION stripe.ingest(bytea, text, text) IS 'stripe.ingest for a raw body as bytes (signed exactly as given; must be UTF-8 JSON).';
+
+CREATE FUNCTION stripe.ingest_event(event text) RETURNS stripe.ingest_result
+AS 'MODULE_PATHNAME', 'pg_stripe_ingest_event'
+LANGUAGE C VOLATILE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION stripe.ingest_event(text) IS 'Trusted, unsigned ingest (backfill, replay, tests): logs the event idempotently and updates state. Raises on invalid events (SQLSTATE ST010/ST011/ST012/ST013).';
+
+CREATE FUNCTION stripe.ingest_event(event jsonb) RETURNS stripe.ingest_result
+AS 'MODULE_PATHNAME', 'pg_stripe_ingest_event'
+LANGUAGE C VOLATILE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION stripe.ingest_event(jsonb) IS 'stripe.ingest_event for a jsonb event (stored in jsonb''s text form).';
+
+-- Applies one logged event's body to the object tables (no log insert): the replay step.
+CREATE FUNCTION stripe._apply_event(body json) RETURNS boolean
+AS 'MODULE_PATHNAME', 'pg_stripe_apply_event'
+LANGUAGE C VOLATILE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION stripe.rebuild() RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  n bigint := 0;
+  e record;
+BEGIN
+  -- Everything derived from the log goes, then the log is replayed in arrival order through the
+  -- same code path as live ingest: incremental state == rebuilt state by construction.
+  TRUNCATE stripe.charges, stripe.payment_intents, stripe.refunds, stripe.disputes, stripe.customers,
+           stripe.checkout_sessions, stripe.subscriptions, stripe.subscription_items, stripe.invoices,
+           stripe.agg_payments, stripe.agg_declines, stripe.agg_methods, stripe.agg_customers,
+           stripe.agg_checkout, stripe.customer_totals;
+  FOR e IN SELECT body FROM stripe.events ORDER BY seq LOOP
+    PERFORM stripe._apply_event(e.body);
+    n := n + 1;
+  END LOOP;
+  RETURN n;
+END $$;
+COMMENT ON FUNCTION stripe.rebuild() IS 'Recomputes every object table and aggregate from stripe.events, replayed in arrival order. Takes exclusive locks (TRUNCATE); returns the number of events replayed.';

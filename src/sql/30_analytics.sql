@@ -1,0 +1,181 @@
+
+-------------------------------------------------------------------------------
+-- §3 Analytics. Read from the aggregates maintained at every ingest: no refresh step.
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION stripe.reporting_timezone() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT coalesce(nullif(current_setting('stripe.timezone', true), ''), 'UTC')
+$$;
+COMMENT ON FUNCTION stripe.reporting_timezone() IS 'The setting stripe.timezone (default UTC): days, weeks and months of every view are calendar buckets in this zone.';
+
+CREATE FUNCTION stripe.currency_exponent(currency text) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE
+    WHEN lower(currency) IN ('bif','clp','djf','gnf','jpy','kmf','krw','mga','pyg','rwf','ugx','vnd','vuv','xaf','xof','xpf') THEN 0
+    WHEN lower(currency) IN ('bhd','jod','kwd','omr','tnd') THEN 3
+    ELSE 2 END
+$$;
+COMMENT ON FUNCTION stripe.currency_exponent(text) IS 'Stripe''s minor-unit exponent: 0 for zero-decimal currencies (JPY, KRW, ...), 3 for BHD JOD KWD OMR TND, else 2.';
+
+CREATE FUNCTION stripe.to_major(amount numeric, currency text) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT round(amount / (10::numeric ^ stripe.currency_exponent(currency)), stripe.currency_exponent(currency))
+$$;
+COMMENT ON FUNCTION stripe.to_major(numeric, text) IS 'An amount in minor units (as Stripe sends it) in major units, to the currency''s precision: 1234 usd -> 12.34, 1234 krw -> 1234, 1234 kwd -> 1.234.';
+
+CREATE FUNCTION stripe.ratio(num numeric, den numeric) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN den = 0 THEN NULL ELSE num / den END
+$$;
+COMMENT ON FUNCTION stripe.ratio(numeric, numeric) IS 'num/den, NULL when den is 0 (SPEC §3: a rate with a zero denominator is NULL).';
+
+-- One definition for the three grains; `grain` is 'day', 'week' (ISO, Monday) or 'month'.
+CREATE FUNCTION stripe.payments(grain text)
+RETURNS TABLE (bucket date, account text, livemode boolean, currency text,
+               successful_payments bigint, failed_payments bigint, failure_rate numeric,
+               gross_volume bigint, gross_volume_major numeric,
+               refunded_amount bigint, refunded_amount_major numeric,
+               disputes bigint, dispute_rate numeric,
+               net_volume bigint, net_volume_major numeric)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT s.bucket, s.account, s.livemode, s.currency,
+         s.succeeded, s.failed, stripe.ratio(s.failed, s.succeeded + s.failed),
+         s.gross, stripe.to_major(s.gross, s.currency),
+         s.refunded, stripe.to_major(s.refunded, s.currency),
+         s.disputes, stripe.ratio(s.disputes, s.succeeded),
+         s.gross - s.refunded - s.lost, stripe.to_major(s.gross - s.refunded - s.lost, s.currency)
+    FROM (SELECT date_trunc(grain, a.bucket AT TIME ZONE stripe.reporting_timezone())::date AS bucket,
+                 a.account, a.livemode, a.currency,
+                 sum(a.succeeded)::bigint AS succeeded, sum(a.failed)::bigint AS failed,
+                 sum(a.gross)::bigint AS gross, sum(a.refunded)::bigint AS refunded,
+                 sum(a.disputes)::bigint AS disputes, sum(a.lost_disputed)::bigint AS lost
+            FROM stripe.agg_payments a
+           GROUP BY 1, 2, 3, 4) s
+   WHERE (s.succeeded, s.failed, s.gross, s.refunded, s.disputes, s.lost) <> (0, 0, 0, 0, 0, 0)
+$$;
+COMMENT ON FUNCTION stripe.payments(text) IS 'payments_daily/_weekly/_monthly for a date_trunc grain (day, week, month) in the reporting time zone.';
+
+CREATE VIEW stripe.payments_daily AS
+  SELECT bucket AS day, account, livemode, currency, successful_payments, failed_payments, failure_rate,
+         gross_volume, gross_volume_major, refunded_amount, refunded_amount_major, disputes, dispute_rate,
+         net_volume, net_volume_major
+    FROM stripe.payments('day');
+CREATE VIEW stripe.payments_weekly AS
+  SELECT bucket AS week, account, livemode, currency, successful_payments, failed_payments, failure_rate,
+         gross_volume, gross_volume_major, refunded_amount, refunded_amount_major, disputes, dispute_rate,
+         net_volume, net_volume_major
+    FROM stripe.payments('week');
+CREATE VIEW stripe.payments_monthly AS
+  SELECT bucket AS month, account, livemode, currency, successful_payments, failed_payments, failure_rate,
+         gross_volume, gross_volume_major, refunded_amount, refunded_amount_major, disputes, dispute_rate,
+         net_volume, net_volume_major
+    FROM stripe.payments('month');
+
+CREATE VIEW stripe.decline_reasons AS
+  SELECT d.account, d.livemode, d.failure_code, d.outcome_reason, d.failed_payments,
+         stripe.ratio(d.failed_payments, sum(d.failed_payments) OVER (PARTITION BY d.account, d.livemode)) AS share
+    FROM (SELECT account, livemode, failure_code, outcome_reason, sum(failed)::bigint AS failed_payments
+            FROM stripe.agg_declines GROUP BY 1, 2, 3, 4) d
+   WHERE d.failed_payments <> 0;
+
+CREATE VIEW stripe.payment_method_mix AS
+  SELECT m.account, m.livemode, m.currency, m.payment_method_type, m.card_brand,
+         m.successful_payments, m.gross_volume, stripe.to_major(m.gross_volume, m.currency) AS gross_volume_major,
+         stripe.ratio(m.gross_volume, sum(m.gross_volume) OVER (PARTITION BY m.account, m.livemode, m.currency)) AS share
+    FROM (SELECT account, livemode, currency, payment_method_type, card_brand,
+                 sum(succeeded)::bigint AS successful_payments, sum(gross)::bigint AS gross_volume
+            FROM stripe.agg_methods GROUP BY 1, 2, 3, 4, 5) m
+   WHERE m.successful_payments <> 0 OR m.gross_volume <> 0;
+
+CREATE VIEW stripe.new_customers_daily AS
+  SELECT (bucket AT TIME ZONE stripe.reporting_timezone())::date AS day, account, livemode,
+         sum(new_customers)::bigint AS new_customers
+    FROM stripe.agg_customers
+   GROUP BY 1, 2, 3
+  HAVING sum(new_customers) <> 0;
+
+CREATE VIEW stripe.customer_stats AS
+  SELECT t.account, t.livemode, t.customer, t.currency, t.first_payment_at, t.last_payment_at,
+         t.payments, t.failed_payments,
+         t.total_spent, stripe.to_major(t.total_spent, t.currency) AS total_spent_major,
+         t.refunded, stripe.to_major(t.refunded, t.currency) AS refunded_major,
+         t.total_spent - t.refunded AS net_spent, stripe.to_major(t.total_spent - t.refunded, t.currency) AS net_spent_major,
+         stripe.ratio(t.total_spent, t.payments) AS avg_order_value,
+         stripe.to_major(stripe.ratio(t.total_spent, t.payments), t.currency) AS avg_order_value_major,
+         CASE WHEN t.payments >= 2
+              THEN extract(epoch FROM t.last_payment_at - t.first_payment_at) / 86400 / (t.payments - 1) END
+           AS avg_days_between_payments
+    FROM stripe.customer_totals t
+   WHERE t.payments <> 0 OR t.failed_payments <> 0 OR t.refunded <> 0;
+
+CREATE FUNCTION stripe.customer_rfm(as_of timestamptz DEFAULT now())
+RETURNS TABLE (account text, livemode boolean, customer text, currency text,
+               first_payment_at timestamptz, last_payment_at timestamptz, payments bigint, failed_payments bigint,
+               total_spent bigint, refunded bigint, net_spent bigint, avg_order_value numeric,
+               avg_days_between_payments numeric, recency_days numeric,
+               r_score integer, f_score integer, m_score integer, segment text)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT s.account, s.livemode, s.customer, s.currency, s.first_payment_at, s.last_payment_at,
+         s.payments, s.failed_payments, s.total_spent, s.refunded, s.net_spent, s.avg_order_value,
+         s.avg_days_between_payments, s.recency_days, s.r, s.f, s.m,
+         CASE WHEN s.r >= 4 AND s.f >= 4 THEN 'champions'
+              WHEN s.f >= 4 THEN 'loyal'
+              WHEN s.r <= 2 AND s.f >= 3 THEN 'at_risk'
+              WHEN s.r <= 2 AND s.f <= 2 THEN 'hibernating'
+              WHEN s.r >= 4 AND s.f <= 2 THEN 'new'
+              ELSE 'promising' END
+    FROM (SELECT c.*,
+                 extract(epoch FROM as_of - c.last_payment_at) / 86400 AS recency_days,
+                 least(5, 1 + floor(5 * percent_rank() OVER (PARTITION BY c.account, c.livemode, c.currency
+                                                             ORDER BY c.last_payment_at)))::int AS r,
+                 least(5, 1 + floor(5 * percent_rank() OVER (PARTITION BY c.account, c.livemode, c.currency
+                                                             ORDER BY c.payments)))::int AS f,
+                 least(5, 1 + floor(5 * percent_rank() OVER (PARTITION BY c.account, c.livemode, c.currency
+                                                             ORDER BY c.total_spent)))::int AS m
+            FROM stripe.customer_stats c
+           WHERE c.payments >= 1) s
+$$;
+COMMENT ON FUNCTION stripe.customer_rfm(timestamptz) IS 'Recency/frequency/monetary scores 1..5 per (account, livemode, currency): p = percent_rank() ascending, score = least(5, 1 + floor(5p)), ties share a score; segment = champions, loyal, at_risk, hibernating, new or promising (first rule that matches).';
+
+CREATE VIEW stripe.cohort_retention AS
+  WITH pay AS (
+    SELECT c.account, c.livemode, c.customer,
+           date_trunc('month', c.created AT TIME ZONE stripe.reporting_timezone())::date AS month
+      FROM stripe.charges c
+     WHERE c.status = 'succeeded' AND c.customer IS NOT NULL AND c.created IS NOT NULL),
+  cust AS (
+    SELECT account, livemode, customer, min(month) AS cohort_month, count(*) AS payments
+      FROM pay GROUP BY 1, 2, 3),
+  cohorts AS (
+    SELECT account, livemode, cohort_month, count(*) AS cohort_size,
+           count(*) FILTER (WHERE payments >= 2) AS repeat_customers
+      FROM cust GROUP BY 1, 2, 3),
+  active AS (
+    SELECT cu.account, cu.livemode, cu.cohort_month, p.month, count(DISTINCT p.customer) AS active_customers
+      FROM pay p JOIN cust cu ON cu.account IS NOT DISTINCT FROM p.account AND cu.livemode = p.livemode
+                             AND cu.customer = p.customer
+     GROUP BY 1, 2, 3, 4),
+  last_month AS (
+    SELECT account, livemode, max(month) AS month FROM pay GROUP BY 1, 2)
+  SELECT co.cohort_month, co.account, co.livemode, o.month_offset, co.cohort_size,
+         coalesce(a.active_customers, 0) AS active_customers,
+         stripe.ratio(coalesce(a.active_customers, 0), co.cohort_size) AS retention,
+         co.repeat_customers
+    FROM cohorts co
+    JOIN last_month l ON l.account IS NOT DISTINCT FROM co.account AND l.livemode = co.livemode
+   CROSS JOIN LATERAL generate_series(0, ((extract(year FROM l.month) - extract(year FROM co.cohort_month)) * 12
+                                          + extract(month FROM l.month) - extract(month FROM co.cohort_month))::int)
+         AS o(month_offset)
+    LEFT JOIN active a ON a.account IS NOT DISTINCT FROM co.account AND a.livemode = co.livemode
+                      AND a.cohort_month = co.cohort_month
+                      AND a.month = (co.cohort_month + make_interval(months => o.month_offset))::date;
+
+CREATE VIEW stripe.checkout_funnel_daily AS
+  SELECT f.day, f.account, f.livemode, f.sessions, f.completed, f.paid, f.expired,
+         stripe.ratio(f.completed, f.completed + f.expired) AS conversion_rate
+    FROM (SELECT (bucket AT TIME ZONE stripe.reporting_timezone())::date AS day, account, livemode,
+                 sum(sessions)::bigint AS sessions, sum(completed)::bigint AS completed,
+                 sum(paid)::bigint AS paid, sum(expired)::bigint AS expired
+            FROM stripe.agg_checkout GROUP BY 1, 2, 3) f
+   WHERE f.sessions <> 0;

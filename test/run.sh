@@ -31,8 +31,12 @@ stage "build and install extension" bash -c "make -j$JOBS >/dev/null && make ins
 # Postgres refuses to run as root: pg_virtualenv makes a cluster owned by postgres and exports
 # PGHOST/PGPORT/PGUSER/PGPASSWORD for the command. pg_regress writes into results/.
 stage "pg_regress" pg_virtualenv -t make installcheck
-if [ -x test/sql/run.sh ]; then stage "SQL-level tests" pg_virtualenv -t ./test/sql/run.sh; fi
 if [ -x test/conformance/run.sh ]; then stage "stripe-node conformance" pg_virtualenv -t ./test/conformance/run.sh; fi
+# Every other suite is test/<suite>/run.sh, run from the top of the tree; each one starts the
+# throw-away cluster(s) it needs itself (most with `pg_virtualenv -t`).
+for suite in reference property express dashboard reliability; do
+  if [ -x "test/$suite/run.sh" ]; then stage "$suite" "./test/$suite/run.sh"; fi
+done
 
 [ -f regression.diffs ] && [ $failed -gt 0 ] && head -200 regression.diffs
 echo

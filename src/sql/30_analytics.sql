@@ -56,30 +56,30 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION stripe.payments(text) IS 'payments_daily/_weekly/_monthly for a date_trunc grain (day, week, month) in the reporting time zone.';
 
-CREATE VIEW stripe.payments_daily AS
+CREATE VIEW stripe.payments_daily WITH (security_invoker = true) AS
   SELECT bucket AS day, account, livemode, currency, successful_payments, failed_payments, failure_rate,
          gross_volume, gross_volume_major, refunded_amount, refunded_amount_major, disputes, dispute_rate,
          net_volume, net_volume_major
     FROM stripe.payments('day');
-CREATE VIEW stripe.payments_weekly AS
+CREATE VIEW stripe.payments_weekly WITH (security_invoker = true) AS
   SELECT bucket AS week, account, livemode, currency, successful_payments, failed_payments, failure_rate,
          gross_volume, gross_volume_major, refunded_amount, refunded_amount_major, disputes, dispute_rate,
          net_volume, net_volume_major
     FROM stripe.payments('week');
-CREATE VIEW stripe.payments_monthly AS
+CREATE VIEW stripe.payments_monthly WITH (security_invoker = true) AS
   SELECT bucket AS month, account, livemode, currency, successful_payments, failed_payments, failure_rate,
          gross_volume, gross_volume_major, refunded_amount, refunded_amount_major, disputes, dispute_rate,
          net_volume, net_volume_major
     FROM stripe.payments('month');
 
-CREATE VIEW stripe.decline_reasons AS
+CREATE VIEW stripe.decline_reasons WITH (security_invoker = true) AS
   SELECT d.account, d.livemode, d.failure_code, d.outcome_reason, d.failed_payments,
          stripe.ratio(d.failed_payments, sum(d.failed_payments) OVER (PARTITION BY d.account, d.livemode)) AS share
     FROM (SELECT account, livemode, failure_code, outcome_reason, sum(failed)::bigint AS failed_payments
             FROM stripe.agg_declines GROUP BY 1, 2, 3, 4) d
    WHERE d.failed_payments <> 0;
 
-CREATE VIEW stripe.payment_method_mix AS
+CREATE VIEW stripe.payment_method_mix WITH (security_invoker = true) AS
   SELECT m.account, m.livemode, m.currency, m.payment_method_type, m.card_brand,
          m.successful_payments, m.gross_volume, stripe.to_major(m.gross_volume, m.currency) AS gross_volume_major,
          stripe.ratio(m.gross_volume, sum(m.gross_volume) OVER (PARTITION BY m.account, m.livemode, m.currency)) AS share
@@ -88,14 +88,14 @@ CREATE VIEW stripe.payment_method_mix AS
             FROM stripe.agg_methods GROUP BY 1, 2, 3, 4, 5) m
    WHERE m.successful_payments <> 0 OR m.gross_volume <> 0;
 
-CREATE VIEW stripe.new_customers_daily AS
+CREATE VIEW stripe.new_customers_daily WITH (security_invoker = true) AS
   SELECT (bucket AT TIME ZONE stripe.reporting_timezone())::date AS day, account, livemode,
          sum(new_customers)::bigint AS new_customers
     FROM stripe.agg_customers
    GROUP BY 1, 2, 3
   HAVING sum(new_customers) <> 0;
 
-CREATE VIEW stripe.customer_stats AS
+CREATE VIEW stripe.customer_stats WITH (security_invoker = true) AS
   SELECT t.account, t.livemode, t.customer, t.currency, t.first_payment_at, t.last_payment_at,
          t.payments, t.failed_payments,
          t.total_spent, stripe.to_major(t.total_spent, t.currency) AS total_spent_major,
@@ -138,7 +138,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION stripe.customer_rfm(timestamptz) IS 'Recency/frequency/monetary scores 1..5 per (account, livemode, currency): p = percent_rank() ascending, score = least(5, 1 + floor(5p)), ties share a score; segment = champions, loyal, at_risk, hibernating, new or promising (first rule that matches).';
 
-CREATE VIEW stripe.cohort_retention AS
+CREATE VIEW stripe.cohort_retention WITH (security_invoker = true) AS
   WITH pay AS (
     SELECT c.account, c.livemode, c.customer,
            date_trunc('month', c.created AT TIME ZONE stripe.reporting_timezone())::date AS month
@@ -171,7 +171,7 @@ CREATE VIEW stripe.cohort_retention AS
                       AND a.cohort_month = co.cohort_month
                       AND a.month = (co.cohort_month + make_interval(months => o.month_offset))::date;
 
-CREATE VIEW stripe.checkout_funnel_daily AS
+CREATE VIEW stripe.checkout_funnel_daily WITH (security_invoker = true) AS
   SELECT f.day, f.account, f.livemode, f.sessions, f.completed, f.paid, f.expired,
          stripe.ratio(f.completed, f.completed + f.expired) AS conversion_rate
     FROM (SELECT (bucket AT TIME ZONE stripe.reporting_timezone())::date AS day, account, livemode,

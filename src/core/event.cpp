@@ -110,7 +110,7 @@ const Field kSubscriptionItem[] = {
 const Field kInvoice[] = {
     {"status", "status", Src::Text},
     {"customer", "customer", Src::Ref},
-    {"subscription", "subscription", Src::Ref},
+    {"subscription", "subscription|parent.subscription_details.subscription", Src::Ref},
     {"currency", "currency", Src::Currency},
     {"amount_due", "amount_due", Src::Int},
     {"amount_paid", "amount_paid", Src::Int},
@@ -174,8 +174,22 @@ struct Extractor {
     }
 
     // Reads one field of `obj` into v; false (with *error) if present with the wrong type.
+    // A path may list alternatives, "a|b": the first one present and not null is read (Stripe
+    // moved some fields between API versions, e.g. invoice.subscription).
+    uint32_t lookup(uint32_t obj, std::string_view paths, std::string_view *used) const {
+        while (true) {
+            size_t bar = paths.find('|');
+            std::string_view p = paths.substr(0, bar);
+            uint32_t n = doc.path(obj, p);
+            *used = p;
+            if ((n && doc.node(n).kind != JsonKind::Null) || bar == std::string_view::npos) return n;
+            paths.remove_prefix(bar + 1);
+        }
+    }
+
     bool read(uint32_t obj, const Field &f, const std::string &prefix, Value *v) {
-        uint32_t n = doc.path(obj, f.path);
+        std::string_view used;
+        uint32_t n = lookup(obj, f.path, &used);
         v->null = true;
         switch (f.src) {
             case Src::Text: case Src::Currency: case Src::Ref: v->type = ColType::Text; break;
@@ -185,7 +199,7 @@ struct Extractor {
         }
         if (!n || doc.node(n).kind == JsonKind::Null) return true;
         const JsonNode &node = doc.node(n);
-        std::string where = prefix + f.path;
+        std::string where = prefix + std::string(used);
         switch (f.src) {
             case Src::Text:
                 if (node.kind != JsonKind::String) return bad(where, "must be a string");

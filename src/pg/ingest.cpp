@@ -441,7 +441,8 @@ PGS_FUNCTION(pg_stripe_ingest) {
         const char *reason;
         int code;
         classify_invalid(error, &reason, &code);
-        return rejected(fcinfo, endpoint, header, body, reason, code, "invalid event", error);
+        return rejected(fcinfo, endpoint, header, body, reason, code,
+                        code == pgs::ST_INVALID_JSON ? "invalid event JSON" : "invalid event", error);
     }
     Outcome o = apply(ev, body, endpoint, true);
     spi_finish();

@@ -12,6 +12,20 @@ extern "C" {
 
 namespace {
 
+// Decimal text of a 128-bit integer: the age of an event whose t is near INT64_MIN does not fit
+// int64 (VerifyResult::age saturates), and the DETAIL must state the real age.
+std::string int128_to_string(__int128 v) {
+    bool neg = v < 0;
+    unsigned __int128 u = neg ? -static_cast<unsigned __int128>(v) : static_cast<unsigned __int128>(v);
+    std::string s;
+    do {
+        s.insert(s.begin(), char('0' + int(u % 10)));
+        u /= 10;
+    } while (u);
+    if (neg) s.insert(s.begin(), '-');
+    return s;
+}
+
 pgstripe::VerifyResult run_verify(FunctionCallInfo fcinfo, std::string_view *payload_out) {
     std::string_view payload = pgs::arg_payload(fcinfo, 0);
     std::string_view header = pgs::arg_text_utf8(fcinfo, 1);
@@ -45,9 +59,12 @@ PGS_FUNCTION(pg_stripe_construct_event) {
         std::string detail;
         if (r.verdict == Verdict::Mismatch && r.secret_has_whitespace)
             detail = "The webhook secret contains whitespace; check for a stray space or newline around it.";
-        if (r.verdict == Verdict::TooOld)
-            detail = "The event was signed " + std::to_string(r.age) + " seconds ago; the tolerance is " +
-                     std::to_string(PG_GETARG_INT32(3)) + " seconds.";
+        if (r.verdict == Verdict::TooOld) {
+            __int128 age = static_cast<__int128>(pgs::unix_seconds_floor(PG_GETARG_TIMESTAMPTZ(4))) - r.timestamp;
+            int32 tolerance = PG_GETARG_INT32(3);
+            detail = "The event was signed " + int128_to_string(age) + " seconds ago; the tolerance is " +
+                     std::to_string(tolerance) + (tolerance == 1 ? " second." : " seconds.");
+        }
         throw pgs::SqlError(pgs::sqlstate_of(r.verdict), pgstripe::verdict_message(r.verdict), detail);
     }
 
@@ -66,10 +83,20 @@ PGS_FUNCTION(pg_stripe_construct_event) {
     // The body is valid UTF-8 JSON that jsonb accepts; convert to the server encoding if needed.
     const char *data = payload.data();
     int len = static_cast<int>(payload.size());
-    Datum result = pgs::pg_call([&] {
-        char *cstr = pnstrdup(data, len);
-        char *server = pg_any_to_server(cstr, len, PG_UTF8);
-        return DirectFunctionCall1(jsonb_in, CStringGetDatum(server));
-    });
+    // jsonb can still refuse valid JSON: a number beyond numeric's range (1e1000000), or, in a
+    // non-UTF8 database, a character the server encoding lacks. Such a body is no event either:
+    // report it in the invalid-JSON class with jsonb's message as the detail, not as a bare 22xxx.
+    Datum result;
+    try {
+        result = pgs::pg_call([&] {
+            char *cstr = pnstrdup(data, len);
+            char *server = pg_any_to_server(cstr, len, PG_UTF8);
+            return DirectFunctionCall1(jsonb_in, CStringGetDatum(server));
+        });
+    } catch (const pgs::PgException &e) {
+        if (ERRCODE_TO_CATEGORY(e.edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION) throw;
+        std::string why = e.edata->message ? e.edata->message : "jsonb refused the body";
+        throw pgs::SqlError(pgs::ST_INVALID_JSON, "invalid event JSON", why);
+    }
     PG_RETURN_DATUM(result);
 }

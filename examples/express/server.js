@@ -1,0 +1,111 @@
+'use strict';
+// Stripe webhook receiver for pg_stripe.
+//
+// The whole job of the web tier is to hand Postgres the bytes Stripe sent and the Stripe-Signature
+// header, untouched: stripe.ingest() verifies the signature against the endpoint's secret (kept in
+// the database, never in this process), logs the event idempotently and updates the analytics in
+// one transaction. This process holds no secret and parses no JSON.
+//
+//   200 {received: true, status: "accepted"|"duplicate"}  the event is stored (or already was)
+//   400 {received: false, status: "rejected", reason}     bad signature, stale timestamp, not an event...
+//                                                          (recorded in stripe.rejected_deliveries)
+//   500 {received: false, error}                           database fault: Stripe retries later
+//
+// Environment: DATABASE_URL (or the PG* variables), STRIPE_ENDPOINT (default "default"),
+// PORT (default 3000; 0 picks a free one), HOST (default: all interfaces), PGPOOL_MAX (default 10).
+
+const express = require('express');
+const { Pool } = require('pg');
+
+const ENDPOINT = process.env.STRIPE_ENDPOINT || 'default';
+const PORT = process.env.PORT === undefined || process.env.PORT === '' ? 3000 : Number(process.env.PORT);
+const HOST = process.env.HOST || undefined;
+
+const pool = new Pool({
+  // Without DATABASE_URL, pg reads PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE.
+  ...(process.env.DATABASE_URL ? { connectionString: process.env.DATABASE_URL } : {}),
+  max: Number(process.env.PGPOOL_MAX || 10),
+  // Fail fast when the database is unreachable: Stripe gets a 500 and retries, instead of its
+  // delivery timing out while we wait for a connection.
+  connectionTimeoutMillis: 5000,
+  idleTimeoutMillis: 30000,
+  application_name: 'pg_stripe-webhook',
+});
+// An idle pooled connection that dies (server restart, network) emits 'error' on the pool; without
+// a listener Node would crash. The pool drops that client and opens a new one when needed.
+pool.on('error', (err) => console.error('pg pool: idle client error:', err.message));
+
+const app = express();
+app.disable('x-powered-by');
+
+// Liveness plus a database round trip (for a load balancer or `curl localhost:3000/healthz`).
+app.get('/healthz', async (req, res) => {
+  try {
+    await pool.query('SELECT 1');
+    res.json({ status: 'ok', database: 'ok' });
+  } catch (err) {
+    res.status(503).json({ status: 'degraded', database: 'unreachable' });
+  }
+});
+
+// express.raw, never express.json(): the signature covers the exact bytes Stripe sent, and a
+// parsed and re-serialized body no longer matches it. Mount it on this route only, so no global
+// JSON parser can consume the body first.
+app.post('/stripe/webhook', express.raw({ type: '*/*', limit: '1mb' }), async (req, res) => {
+  // Without a body, body-parser leaves {} here; an empty payload is rejected by stripe.ingest.
+  const payload = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  const signature = req.get('stripe-signature') ?? null;
+  let result;
+  try {
+    // A Buffer parameter travels as binary bytea: the exact bytes, no encoding step.
+    const { rows } = await pool.query('SELECT * FROM stripe.ingest($1::bytea, $2, $3)', [payload, signature, ENDPOINT]);
+    result = rows[0];
+  } catch (err) {
+    // The database is down, the role lost its grant, a statement timeout...: not the sender's
+    // fault, so not a 4xx. Stripe retries 5xx deliveries with backoff for up to three days.
+    console.error(`webhook: database error${err.code ? ` ${err.code}` : ''}: ${err.message}`);
+    return res.status(500).json({ received: false, error: 'database error' });
+  }
+  if (result.status === 'rejected') {
+    console.warn(`webhook: rejected (${result.reason}, SQLSTATE ${result.sqlstate})`);
+    return res.status(400).json({ received: false, status: 'rejected', reason: result.reason, sqlstate: result.sqlstate });
+  }
+  return res.status(200).json({ received: true, status: result.status, event_id: result.event_id });
+});
+
+// Body-parser errors (payload over 1mb → 413, aborted request → 400) and anything unexpected.
+// eslint-disable-next-line no-unused-vars
+app.use((err, req, res, next) => {
+  const status = Number.isInteger(err.status) && err.status >= 400 && err.status < 600 ? err.status : 500;
+  if (status >= 500) console.error('webhook: unexpected error:', err);
+  if (!res.headersSent) res.status(status).json({ received: false, error: err.type || err.message || 'error' });
+});
+
+const server = app.listen(PORT, HOST, () => {
+  const { address, port } = server.address();
+  const host = address.includes(':') ? `[${address}]` : address;
+  console.log(`pg_stripe webhook receiver listening on http://${host}:${port} (endpoint "${ENDPOINT}")`);
+});
+server.on('error', (err) => {
+  console.error(`cannot listen: ${err.message}`);
+  process.exit(1);
+});
+
+// Graceful shutdown: stop accepting, let in-flight deliveries finish, close the pool.
+let stopping = false;
+function shutdown(signal) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`${signal}: shutting down`);
+  setTimeout(() => {
+    console.error('shutdown: timed out, exiting');
+    process.exit(1);
+  }, 10000).unref();
+  server.close(() => {
+    pool.end().then(() => process.exit(0), () => process.exit(0));
+  });
+  // Keep-alive sockets with no request in flight would hold server.close() open.
+  if (server.closeIdleConnections) server.closeIdleConnections();
+}
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));

@@ -93,6 +93,16 @@ DECLARE
   n_g bigint := CASE WHEN NEW.status = 'succeeded' THEN coalesce(NEW.amount_captured, 0) ELSE 0 END;
   same_key boolean := false;
 BEGIN
+  -- Refunds of this charge follow its customer (refunds can arrive before their charge). The
+  -- charge's lock (see _refunds_customer) makes a refund inserted concurrently either see this
+  -- charge or be seen by this UPDATE; taken first, so every session locks charge, then its
+  -- refunds, then the customer's totals.
+  IF TG_OP = 'INSERT' OR OLD.customer IS DISTINCT FROM NEW.customer THEN
+    PERFORM stripe._lock_charge(NEW.id);
+    UPDATE stripe.refunds SET customer = NEW.customer
+     WHERE charge = NEW.id AND customer IS DISTINCT FROM NEW.customer;
+  END IF;
+
   n_s := coalesce(n_s, 0); n_f := coalesce(n_f, 0);
   IF TG_OP = 'UPDATE' THEN
     o_s := coalesce((OLD.status = 'succeeded')::int, 0);
@@ -158,22 +168,27 @@ BEGIN
                                  n_s::bigint, n_f::bigint, n_g, 0, NEW.created);
   END IF;
 
-  -- Refunds of this charge follow its customer (refunds can arrive before their charge).
-  IF TG_OP = 'INSERT' OR OLD.customer IS DISTINCT FROM NEW.customer THEN
-    UPDATE stripe.refunds SET customer = NEW.customer
-     WHERE charge = NEW.id AND customer IS DISTINCT FROM NEW.customer;
-  END IF;
   RETURN NULL;
 END $$;
 
 CREATE TRIGGER charges_aggregate AFTER INSERT OR UPDATE ON stripe.charges
   FOR EACH ROW EXECUTE FUNCTION stripe._charges_aggregate();
 
+-- Serializes, per charge id, "a refund reads its charge's customer" with "a charge pushes its
+-- customer to its refunds": without it, a refund inserted while its charge is being inserted
+-- by another session sees no charge, the charge's UPDATE does not see the uncommitted refund,
+-- and the refund keeps customer NULL for good. Transaction-scoped advisory lock.
+CREATE FUNCTION stripe._lock_charge(charge text) RETURNS void
+LANGUAGE sql AS $$
+  SELECT pg_advisory_xact_lock(hashtext('stripe.charges'), hashtext(charge))
+$$;
+
 -- A refund's customer is its charge's (NULL while the charge is unknown).
 CREATE FUNCTION stripe._refunds_customer() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
   IF NEW.charge IS NOT NULL THEN
+    PERFORM stripe._lock_charge(NEW.charge);  -- then read the charge with a fresh snapshot
     NEW.customer := (SELECT c.customer FROM stripe.charges c WHERE c.id = NEW.charge);
   ELSE
     NEW.customer := NULL;

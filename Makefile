@@ -15,7 +15,7 @@ DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 DATA        = $(wildcard upgrade/$(EXTENSION)--*--*.sql)
 EXTRA_CLEAN = $(DATA_built)
 
-REGRESS     = verify verify_errors ingest ordering bad_input privileges
+REGRESS     = verify verify_errors ingest ordering bad_input privileges report
 REGRESS_OPTS = --inputdir=. --load-extension=pgcrypto
 
 PG_CONFIG  ?= pg_config

@@ -222,3 +222,63 @@ FROM (VALUES
   ('BOM body, signed',  convert_from('\xefbbbf7b7d', 'UTF8'), pg_temp.hdr('\xefbbbf7b7d'::bytea, '1700000000', :'secret'), ARRAY[:'secret']),
   ('thin event, signed', '{"object":"v2.core.event"}', pg_temp.hdr('{"object":"v2.core.event"}', '1700000000', :'secret'), ARRAY[:'secret'])
 ) x(label, body, header, secrets);
+
+-- 11. Non-UTF8 databases. Stripe signs UTF-8: a text payload, header and secret are signed as
+-- their UTF-8 bytes (LATIN1 text is converted; SQL_ASCII text, which has no declared encoding, is
+-- taken byte for byte, like bytea), and verify_signature still never raises.
+SELECT current_database() AS regress_db \gset
+CREATE DATABASE pg_stripe_verify_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;
+CREATE DATABASE pg_stripe_verify_sql_ascii ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;
+\c pg_stripe_verify_latin1
+SET client_min_messages = warning;
+CREATE EXTENSION pgcrypto;
+CREATE EXTENSION pg_stripe;
+-- u(hex): text from UTF-8 bytes, stored in LATIN1 (e.g. c3a9 -> é, one LATIN1 byte).
+CREATE FUNCTION pg_temp.u(h text) RETURNS text LANGUAGE sql AS $$ SELECT convert_from(decode(h, 'hex'), 'UTF8') $$;
+CREATE FUNCTION pg_temp.hs(msg_hex text, key_hex text) RETURNS text LANGUAGE sql AS $$
+  SELECT encode(hmac(decode(msg_hex, 'hex'), decode(key_hex, 'hex'), 'sha256'), 'hex') $$;
+-- body {"n":"café"} = 7b226e223a22636166c3a9227d; "1700000000." = 313730303030303030302e
+SELECT stripe.verify_signature(pg_temp.u('7b226e223a22636166c3a9227d'),
+         't=1700000000,v1=' || pg_temp.hs('313730303030303030302e7b226e223a22636166c3a9227d', '7768736563'),
+         'whsec', 300, to_timestamp(1700000000)) AS latin1_text_signed_as_utf8,
+       stripe.verify_signature(pg_temp.u('7b226e223a22636166c3a9227d'),
+         't=1700000000,v1=' || pg_temp.hs('313730303030303030302e7b226e223a22636166c3a9227d', '776873656320c3a9'),
+         pg_temp.u('776873656320c3a9'), 300, to_timestamp(1700000000)) AS latin1_secret_as_utf8,
+       stripe.verify_signature(pg_temp.u('7b226e223a22636166c3a9227d'),
+         't=1700000000,v1=' || pg_temp.hs('313730303030303030302e7b226e223a22636166c3a9227d', '776873656320c3a9'),
+         ARRAY['whsec_other', pg_temp.u('776873656320c3a9')], 300, to_timestamp(1700000000)) AS latin1_secret_array_as_utf8,
+       stripe.construct_event(pg_temp.u('7b226e223a22636166c3a9227d'),
+         't=1700000000,v1=' || pg_temp.hs('313730303030303030302e7b226e223a22636166c3a9227d', '7768736563'),
+         'whsec', 300, to_timestamp(1700000000))->>'n' = pg_temp.u('636166c3a9') AS latin1_event;
+-- A signed UTF-8 body with a character LATIN1 lacks (the euro sign) cannot become jsonb here.
+\set VERBOSITY sqlstate
+SELECT stripe.construct_event(decode('7b226e223a22e282ac227d', 'hex'),
+         't=1700000000,v1=' || pg_temp.hs('313730303030303030302e7b226e223a22e282ac227d', '7768736563'),
+         'whsec', 300, to_timestamp(1700000000));
+\set VERBOSITY default
+\c pg_stripe_verify_sql_ascii
+SET client_min_messages = warning;
+CREATE EXTENSION pgcrypto;
+CREATE EXTENSION pg_stripe;
+CREATE FUNCTION pg_temp.hs(msg_hex text, key_hex text) RETURNS text LANGUAGE sql AS $$
+  SELECT encode(hmac(decode(msg_hex, 'hex'), decode(key_hex, 'hex'), 'sha256'), 'hex') $$;
+-- SQL_ASCII text holding the bytes of {"n":"caf\xff"} (not UTF-8), and a header and a secret
+-- with a stray 0xff byte: false or true by the signature over the exact bytes, never an error.
+SELECT stripe.verify_signature(E'{"n":"caf\xff"}',
+         't=1700000000,v1=' || pg_temp.hs('313730303030303030302e7b226e223a22636166ff227d', '7768736563'),
+         'whsec', 300, to_timestamp(1700000000)) AS sql_ascii_bytes_signed,
+       stripe.verify_signature(E'{"n":"caf\xff"}', E't=1700000000,v1=\xff', 'whsec', 300,
+         to_timestamp(1700000000)) AS sql_ascii_bad_header,
+       stripe.verify_signature('{}', 't=1700000000,v1=' || pg_temp.hs('313730303030303030302e7b7d', '7768736563ff'),
+         E'whsec\xff', 300, to_timestamp(1700000000)) AS sql_ascii_secret_bytes,
+       stripe.verify_signature('{}', 't=1700000000,v1=' || pg_temp.hs('313730303030303030302e7b7d', '7768736563ff'),
+         ARRAY[E'whsec\xff'], 300, to_timestamp(1700000000)) AS sql_ascii_secret_array_bytes;
+-- construct_event: the signature is valid, the body is not UTF-8 JSON.
+\set VERBOSITY sqlstate
+SELECT stripe.construct_event(E'{"n":"caf\xff"}',
+         't=1700000000,v1=' || pg_temp.hs('313730303030303030302e7b226e223a22636166ff227d', '7768736563'),
+         'whsec', 300, to_timestamp(1700000000));
+\set VERBOSITY default
+\c :regress_db
+DROP DATABASE pg_stripe_verify_latin1;
+DROP DATABASE pg_stripe_verify_sql_ascii;

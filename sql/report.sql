@@ -57,14 +57,16 @@ SELECT count(*) AS jpy_charges FROM (
                           'cus_' || lpad((3 + i % 4)::text, 2, '0'), CASE WHEN i = 5 THEN 'failed' ELSE 'succeeded' END,
                           CASE WHEN i = 5 THEN 'card_declined' END, CASE WHEN i = 5 THEN 'do_not_honor' END)))
     FROM generate_series(1, 10) i) s;
--- Refunds: two count; an expired authorization and a pending refund do not.
+-- Refunds: two count; an expired authorization and a pending refund do not; a late one.
 SELECT (stripe.ingest_event(pg_temp.ev(e, 'refund.created', jsonb_build_object('id', r, 'object', 'refund',
           'created', pg_temp.ts(t), 'amount', a, 'currency', c, 'charge', ch, 'status', s, 'reason', rs)))).status
   FROM (VALUES ('evt_re1', 're_1', '2024-02-10 12:00Z'::timestamptz, 2000, 'usd', 'ch_040', 'succeeded', 'requested_by_customer'),
                ('evt_re2', 're_2', '2024-03-20 12:00Z', 500, 'usd', 'ch_070', 'succeeded', 'duplicate'),
                ('evt_re3', 're_3', '2024-03-21 12:00Z', 900, 'usd', 'ch_071', 'succeeded', 'expired_uncaptured_charge'),
                ('evt_re4', 're_4', '2024-03-22 12:00Z', 700, 'usd', 'ch_072', 'pending', NULL),
-               ('evt_re5', 're_5', '2024-03-25 12:00Z', 3000, 'jpy', 'ch_jp2', 'succeeded', 'requested_by_customer'))
+               ('evt_re5', 're_5', '2024-03-25 12:00Z', 3000, 'jpy', 'ch_jp2', 'succeeded', 'requested_by_customer'),
+               -- weeks after the last sale: does not move the default period (which ends on the last charge)
+               ('evt_re6', 're_6', '2024-04-20 12:00Z', 1000, 'usd', 'ch_080', 'succeeded', 'requested_by_customer'))
        AS v(e, r, t, a, c, ch, s, rs);
 -- Disputes: one open, one lost (opened, then closed), an early-fraud warning that does not count.
 SELECT (stripe.ingest_event(pg_temp.ev(e, ty, jsonb_build_object('id', d, 'object', 'dispute',
@@ -122,6 +124,8 @@ SELECT l FROM stripe.report(account => 'acct_1Other') AS l WHERE l LIKE '  gross
 -- where there is data).
 SELECT l FROM stripe.report(currency => 'JPY') AS l WHERE l LIKE '━━%';
 SELECT l FROM stripe.report('2024-02-01', '2024-02-29') AS l WHERE l LIKE '  period%' OR l LIKE '  gross volume  %' OR l LIKE '  succeeded%';
+SELECT l FROM stripe.report(to_date => '2024-04-30', currency => 'usd') AS l
+ WHERE l LIKE '  period%' OR l LIKE '  refund%' OR l LIKE '  2024-04-%';
 SELECT * FROM stripe.report('2023-01-01', '2023-01-31');
 SELECT * FROM stripe.report('2024-01-01', '2024-01-31', account => 'acct_nobody');
 \set VERBOSITY terse

@@ -5,7 +5,8 @@ set -euo pipefail
 PKGS=(postgresql-15 postgresql-contrib postgresql-server-dev-15 postgresql-common
       libssl-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
       g++ clang libclang-rt-14-dev cmake make pkg-config
-      nodejs npm)
+      nodejs npm
+      chromium fonts-dejavu-core)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

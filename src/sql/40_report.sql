@@ -94,27 +94,34 @@ $$;
 
 -- The period to report: to_date defaults to the latest day with data of this account and mode
 -- (not today, so a shop whose data stopped a while ago still shows its last quarter), from_date
--- to 90 days before to_date. `latest` is that latest day (NULL: no data at all).
+-- to 90 days before to_date. `latest` is that latest day: the last day with a charge, or, for
+-- an account without charges, with any activity (NULL: no data at all). Refunds and disputes
+-- trail the last sale by weeks; they do not move the default period past it.
 CREATE FUNCTION stripe._report_period(p_from date, p_to date, p_account text, p_livemode boolean,
                                       OUT period_from date, OUT period_to date, OUT latest date)
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
-  SELECT max(d) INTO latest FROM (
-    SELECT max(p.day) AS d FROM stripe.payments_daily p
-     WHERE p.account IS NOT DISTINCT FROM p_account AND p.livemode = p_livemode
-    UNION ALL
-    SELECT max(f.day) FROM stripe.checkout_funnel_daily f
-     WHERE f.account IS NOT DISTINCT FROM p_account AND f.livemode = p_livemode
-    UNION ALL
-    SELECT max(n.day) FROM stripe.new_customers_daily n
-     WHERE n.account IS NOT DISTINCT FROM p_account AND n.livemode = p_livemode) s;
+  SELECT max(p.day) INTO latest FROM stripe.payments_daily p
+   WHERE p.account IS NOT DISTINCT FROM p_account AND p.livemode = p_livemode
+     AND p.successful_payments + p.failed_payments > 0;
+  IF latest IS NULL THEN
+    SELECT max(d) INTO latest FROM (
+      SELECT max(p.day) AS d FROM stripe.payments_daily p
+       WHERE p.account IS NOT DISTINCT FROM p_account AND p.livemode = p_livemode
+      UNION ALL
+      SELECT max(f.day) FROM stripe.checkout_funnel_daily f
+       WHERE f.account IS NOT DISTINCT FROM p_account AND f.livemode = p_livemode
+      UNION ALL
+      SELECT max(n.day) FROM stripe.new_customers_daily n
+       WHERE n.account IS NOT DISTINCT FROM p_account AND n.livemode = p_livemode) s;
+  END IF;
   period_to := coalesce(p_to, greatest(latest, p_from), (now() AT TIME ZONE stripe.reporting_timezone())::date);
   period_from := coalesce(p_from, period_to - 89);
   IF period_from > period_to THEN
     RAISE EXCEPTION 'from_date % is after to_date %', stripe._d(period_from), stripe._d(period_to) USING ERRCODE = '22023';
   END IF;
 END $$;
-COMMENT ON FUNCTION stripe._report_period(date, date, text, boolean) IS 'Reporting period: to_date defaults to the latest day with data of the account and mode, from_date to 89 days before it.';
+COMMENT ON FUNCTION stripe._report_period(date, date, text, boolean) IS 'Reporting period: to_date defaults to the last day with a charge of the account and mode (else with any activity), from_date to 89 days before it.';
 
 -- The UTC instants bounding a period of local days: [from 00:00, to+1 00:00) in stripe.timezone.
 CREATE FUNCTION stripe._period_start(d date) RETURNS timestamptz
@@ -298,11 +305,13 @@ LANGUAGE sql STABLE AS $$
    GROUP BY 1 ORDER BY 1
 $$;
 
--- Where else there is data, for the hint under an empty report: other (account, mode) pairs.
+-- Where else there is data, for the hint under an empty report: other (account, mode) pairs and
+-- their latest data as stripe._report_period sees it.
 CREATE FUNCTION stripe._report_elsewhere(p_account text, p_livemode boolean)
 RETURNS SETOF text LANGUAGE sql STABLE AS $$
   SELECT coalesce('account ' || p.account, 'the platform account') || ' in ' ||
-         CASE WHEN p.livemode THEN 'live' ELSE 'test' END || ' mode (latest ' || stripe._d(max(p.day)) || ')'
+         CASE WHEN p.livemode THEN 'live' ELSE 'test' END || ' mode (latest data '
+         || stripe._d(coalesce(max(p.day) FILTER (WHERE p.successful_payments + p.failed_payments > 0), max(p.day))) || ')'
     FROM stripe.payments_daily p
    WHERE NOT (p.account IS NOT DISTINCT FROM p_account AND p.livemode = p_livemode)
    GROUP BY p.account, p.livemode
@@ -331,9 +340,7 @@ BEGIN
   RETURN NEXT format('  %-11s %-30s %-11s %s', 'mode', CASE WHEN p_livemode THEN 'live' ELSE 'test' END,
                      'time zone', stripe._fit(stripe.reporting_timezone(), 44));
   RETURN NEXT format('  %-11s %s – %s (%s days)%s', 'period', stripe._d(p_from), stripe._d(p_to), p_to - p_from + 1,
-                     CASE WHEN p_latest IS NULL THEN '; no data yet'
-                          WHEN p_latest > p_to THEN '; data through ' || stripe._d(p_latest)
-                          ELSE '; latest data ' || stripe._d(p_latest) END);
+                     coalesce('; latest data ' || stripe._d(p_latest), '; no data yet'));
   RETURN NEXT '';
 END $$;
 
@@ -433,7 +440,8 @@ BEGIN
     RETURN NEXT format('  %-14s %8s  %s', 'returning', stripe._fmt_int(x.returning_customers), stripe._bar(x.returning_customers, x.customers, 40));
     RETURN NEXT format('  new: first succeeded %s payment in the period; returning: paid before it too', cur);
     IF x.guest_payments > 0 THEN
-      RETURN NEXT format('  and %s succeeded payments without a customer', stripe._fmt_int(x.guest_payments));
+      RETURN NEXT format('  and %s succeeded payment%s without a customer', stripe._fmt_int(x.guest_payments),
+                         CASE WHEN x.guest_payments <> 1 THEN 's' END);
     END IF;
     SELECT array_agg(c.new_customers ORDER BY c.week) AS new, array_agg(c.returning_customers ORDER BY c.week) AS ret INTO x
       FROM stripe._report_customers(p_from, p_to, p_account, p_livemode, p_currency) c WHERE c.week IS NOT NULL;
@@ -1030,10 +1038,17 @@ BEGIN
          array_agg(x.new_customers ORDER BY x.week) FILTER (WHERE x.week IS NOT NULL) AS new_weekly,
          array_agg(x.returning_customers ORDER BY x.week) FILTER (WHERE x.week IS NOT NULL) AS returning_weekly
     INTO c FROM stripe._report_customers(p_from, p_to, p_account, p_livemode, p_currency) x;
-  SELECT array_agg(coalesce(x.failure_code, '(no code)') || ' · ' || coalesce(x.outcome_reason, '(no reason)')) AS labels,
-         array_agg(x.failed) AS failed,
-         array_agg(stripe._fmt_int(x.failed) || ' · ' || stripe._fmt_pct(x.share)) AS value_labels
-    INTO dl FROM (SELECT * FROM stripe._report_declines(p_from, p_to, p_account, p_livemode, p_currency) LIMIT 8) x;
+  -- the top 7 decline reasons, and the rest in one row when there are more than 8
+  SELECT array_agg(x.label ORDER BY x.rank) AS labels, array_agg(x.failed ORDER BY x.rank) AS failed,
+         array_agg(stripe._fmt_int(x.failed) || ' · ' || stripe._fmt_pct(x.share) ORDER BY x.rank) AS value_labels
+    INTO dl
+    FROM (SELECT least(y.rank, 8) AS rank,
+                 CASE WHEN count(*) = 1 THEN min(y.label) ELSE count(*) || ' other reasons' END AS label,
+                 sum(y.failed) AS failed, sum(y.share) AS share
+            FROM (SELECT coalesce(r.failure_code, '(no code)') || ' · ' || coalesce(r.outcome_reason, '(no reason)') AS label,
+                         r.failed, r.share, row_number() OVER (ORDER BY r.failed DESC, r.failure_code, r.outcome_reason) AS rank
+                    FROM stripe._report_declines(p_from, p_to, p_account, p_livemode, p_currency) r) y
+           GROUP BY 1) x;
   SELECT array_agg(x.segment) AS labels, array_agg(x.customers) AS customers,
          array_agg(stripe._fmt_int(x.customers) || ' · ' || stripe._fmt_pct(x.share)
                    || coalesce(' · avg ' || stripe._fmt_money(round(x.avg_spent), p_currency), '')) AS value_labels

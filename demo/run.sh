@@ -92,7 +92,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 psql() { command psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-has_function() { [ "$(psql -Atc "SELECT to_regprocedure('$1') IS NOT NULL")" = t ]; }
 rand() { node -e "process.stdout.write(require('crypto').randomBytes($1).toString('base64url'))"; }
 
 echo "== 3/7 cluster on port $PGPORT: extension, endpoint, ingest role"
@@ -140,26 +139,54 @@ kill -TERM "$SERVER_PID" && wait "$SERVER_PID" || true
 SERVER_PID=
 
 echo "== 7/7 report (stripe.timezone = $DEMO_TZ)"
-psql -Atc "SELECT format('   %s events logged, %s charges, %s customers, %s rejected deliveries',
-                 (SELECT count(*) FROM stripe.events), (SELECT count(*) FROM stripe.charges),
-                 (SELECT count(*) FROM stripe.customers), (SELECT count(*) FROM stripe.rejected_deliveries))"
-if has_function 'stripe.report()'; then
-  psql -P pager=off -c 'SELECT * FROM stripe.report()'
+# The database against the generator's final state of every object (truth.json): the same ids
+# and key fields, whatever the redeliveries and the arrival order were.
+psql -P pager=off -P footer=off <<'SQL'
+\set truth `cat "$DEMO_OUT/truth.json"`
+CREATE TEMP TABLE truth AS SELECT :'truth'::jsonb AS j;
+\unset truth
+WITH fields(kind, f) AS (VALUES
+    ('charges', '{status,amount_captured,amount_refunded,deleted}'::text[]), ('refunds', '{status,amount}'),
+    ('disputes', '{status,amount}'), ('customers', '{email,deleted}'), ('payment_intents', '{status,amount_received}'),
+    ('checkout_sessions', '{status,payment_status}'), ('subscriptions', '{status}'), ('invoices', '{status,amount_paid}')),
+t AS (SELECT kind, f, e->>'id' AS id, e FROM fields, truth, jsonb_array_elements(truth.j->kind) e),
+d AS (SELECT 'charges' AS kind, id, to_jsonb(x) AS r FROM stripe.charges x
+      UNION ALL SELECT 'refunds', id, to_jsonb(x) FROM stripe.refunds x
+      UNION ALL SELECT 'disputes', id, to_jsonb(x) FROM stripe.disputes x
+      UNION ALL SELECT 'customers', id, to_jsonb(x) FROM stripe.customers x
+      UNION ALL SELECT 'payment_intents', id, to_jsonb(x) FROM stripe.payment_intents x
+      UNION ALL SELECT 'checkout_sessions', id, to_jsonb(x) FROM stripe.checkout_sessions x
+      UNION ALL SELECT 'subscriptions', id, to_jsonb(x) FROM stripe.subscriptions x
+      UNION ALL SELECT 'invoices', id, to_jsonb(x) FROM stripe.invoices x)
+SELECT 'events' AS "stored vs truth.json", (SELECT (j->'meta'->>'events')::int FROM truth) AS expected,
+       (SELECT count(*) FROM stripe.events)::int AS stored, NULL::int AS differing
+UNION ALL
+(SELECT kind, count(t.id)::int, count(d.id)::int,
+        (count(*) FILTER (WHERE t.id IS NULL OR d.id IS NULL
+                            OR EXISTS (SELECT 1 FROM unnest(t.f) k WHERE t.e->k IS DISTINCT FROM d.r->k)))::int
+   FROM t FULL JOIN d USING (kind, id) GROUP BY kind ORDER BY kind);
+SQL
+
+has_function() { [ "$(psql -Atc "SELECT count(*) FROM pg_proc WHERE proname = '$1' AND pronamespace = 'stripe'::regnamespace")" != 0 ]; }
+if has_function report; then
+  psql -At -c 'SELECT * FROM stripe.report()'
+  psql -At <<'SQL'
+SELECT format('(the platform''s live data; also: stripe.report(account => %s), stripe.report(livemode => false))',
+              string_agg(DISTINCT quote_literal(account), ' or '))
+  FROM stripe.events WHERE account IS NOT NULL HAVING count(*) > 0;
+SQL
 else
-  echo "(stripe.report() is not in this build yet: the views instead)"
+  echo "(stripe.report() is not in this build: the views instead)"
   psql -P pager=off <<'SQL'
 SELECT * FROM stripe.payments_monthly ORDER BY account, livemode, currency, month;
 SELECT * FROM stripe.decline_reasons ORDER BY failed_payments DESC LIMIT 10;
-SELECT * FROM stripe.payment_method_mix ORDER BY gross_volume DESC LIMIT 10;
-SELECT * FROM stripe.cohort_retention WHERE month_offset <= 5 ORDER BY cohort_month, month_offset;
 SELECT segment, count(*) AS customers FROM stripe.customer_rfm() GROUP BY segment ORDER BY customers DESC;
-SELECT * FROM stripe.checkout_funnel_daily ORDER BY day DESC LIMIT 7;
 SQL
 fi
-if has_function 'stripe.dashboard_html()'; then
-  psql -Atc 'SELECT stripe.dashboard_html()' >"$DEMO_OUT/dashboard.html"
+if has_function dashboard_html; then
+  psql -At -c 'SELECT stripe.dashboard_html()' >"$DEMO_OUT/dashboard.html"
   echo "dashboard: $DEMO_OUT/dashboard.html"
 else
-  echo "(stripe.dashboard_html() is not in this build yet: no dashboard)"
+  echo "(stripe.dashboard_html() is not in this build: no dashboard)"
 fi
 echo "demo finished in $(( $(date +%s) - DEMO_T0 )) s; the cluster is dropped now, nothing keeps running."

@@ -12,7 +12,8 @@
 //   500 {received: false, error}                           database fault: Stripe retries later
 //
 // Environment: DATABASE_URL (or the PG* variables), STRIPE_ENDPOINT (default "default"),
-// PORT (default 3000; 0 picks a free one), HOST (default: all interfaces), PGPOOL_MAX (default 10).
+// PORT (default 3000; 0 picks a free one), HOST (default: all interfaces), PGPOOL_MAX (default 10),
+// PGSTATEMENT_TIMEOUT_MS (default 10000).
 
 const express = require('express');
 const { Pool } = require('pg');
@@ -29,6 +30,9 @@ const pool = new Pool({
   // delivery timing out while we wait for a connection.
   connectionTimeoutMillis: 5000,
   idleTimeoutMillis: 30000,
+  // A delivery stuck behind a lock gets a 500 (and a retry) instead of hanging until Stripe gives
+  // up on the request; the ingest transaction is rolled back whole.
+  statement_timeout: Number(process.env.PGSTATEMENT_TIMEOUT_MS || 10000),
   application_name: 'pg_stripe-webhook',
 });
 // An idle pooled connection that dies (server restart, network) emits 'error' on the pool; without

@@ -50,7 +50,7 @@ SQL
 # The server connects as the ingest-only role, over TCP with a password (DATABASE_URL path).
 : >"$WORK/server.log"
 DATABASE_URL="postgres://express_webhook:${APP_PASSWORD}@127.0.0.1:${PGPORT}/${PGDATABASE}" \
-  HOST=127.0.0.1 PORT=0 STRIPE_ENDPOINT=default PGPOOL_MAX=4 \
+  HOST=127.0.0.1 PORT=0 STRIPE_ENDPOINT=default PGPOOL_MAX=4 PGSTATEMENT_TIMEOUT_MS=1500 \
   node examples/express/server.js >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 

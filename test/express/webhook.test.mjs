@@ -166,6 +166,28 @@ test('database rows match what was answered', async () => {
   assert.deepEqual(daily, [{ currency: 'eur', ok: 2, failed: 1, gross: '5700' }]);
 });
 
+test('500 when the ingest is stuck behind a lock past the statement timeout, nothing half-written', async () => {
+  const body = event('evt_x_lock', 'customer.created', T0 + 8, { id: 'cus_L', object: 'customer', created: T0 + 8 });
+  const locker = new pg.Client();
+  await locker.connect();
+  try {
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE stripe.events IN ACCESS EXCLUSIVE MODE');
+    const t = Date.now();
+    const r = await post(body, sign(body));
+    assert.equal(r.status, 500, JSON.stringify(r.body));
+    assert.ok(Date.now() - t >= 1000, 'answered only after the statement timeout (1.5 s in this test)');
+  } finally {
+    await locker.query('ROLLBACK').catch(() => {});
+    await locker.end();
+  }
+  const [{ n }] = await sql("SELECT count(*)::int AS n FROM stripe.customers WHERE id = 'cus_L'");
+  assert.equal(n, 0);
+  const r = await post(body, sign(body));
+  assert.equal(r.body.status, 'accepted');
+  accepted++;
+});
+
 test('500 while the role has lost its grant (the function errors), 200 again once restored', async () => {
   const body = event('evt_x_grant', 'customer.created', T0 + 10, { id: 'cus_G', object: 'customer', created: T0 + 10 });
   await sql('REVOKE stripe_ingest FROM express_webhook');

@@ -150,13 +150,31 @@ KindShape &shape_for(const pgstripe::Row &row) {
 }
 
 // unix seconds -> timestamptz, refusing values outside Postgres' range.
+constexpr int64_t kEpochShift = 946684800;
+// Postgres timestamps span 4713 BC .. 294276 AD; Stripe's are 1970-2100. Keep a wide, safe
+// window that cannot overflow the microsecond arithmetic.
+bool time_in_range(int64_t secs) { return secs >= -210866803200LL && secs <= 9224318015999LL - kEpochShift; }
+
 TimestampTz to_timestamptz(int64_t secs, const char *what) {
-    constexpr int64_t kEpochShift = 946684800;
-    // Postgres timestamps span 4713 BC .. 294276 AD; Stripe's are 1970-2100. Keep a wide, safe
-    // window that cannot overflow the microsecond arithmetic.
-    if (secs < -210866803200LL || secs > 9224318015999LL - kEpochShift)
+    if (!time_in_range(secs))
         throw pgs::SqlError(pgs::ST_INVALID_EVENT, "invalid event", std::string("field ") + what + " is out of range");
     return (secs - kEpochShift) * USECS_PER_SEC;
+}
+
+// Whether every timestamp of the event converts; else the reason, as to_timestamptz words it.
+// Checked before anything is written so that stripe.ingest can answer `rejected` (not raise).
+bool times_in_range(const pgstripe::Event &ev, std::string *error) {
+    if (!time_in_range(ev.created)) {
+        *error = "field created is out of range";
+        return false;
+    }
+    for (const auto &row : ev.rows)
+        for (const auto &c : row.cols)
+            if (c.value.type == ColType::Time && !c.value.null && !time_in_range(c.value.i)) {
+                *error = std::string("field ") + c.name + " is out of range";
+                return false;
+            }
+    return true;
 }
 
 Datum text_datum(const std::string &s) {
@@ -444,6 +462,8 @@ PGS_FUNCTION(pg_stripe_ingest) {
         return rejected(fcinfo, endpoint, header, body, reason, code,
                         code == pgs::ST_INVALID_JSON ? "invalid event JSON" : "invalid event", error);
     }
+    if (!times_in_range(ev, &error))
+        return rejected(fcinfo, endpoint, header, body, "invalid_event", pgs::ST_INVALID_EVENT, "invalid event", error);
     Outcome o = apply(ev, body, endpoint, true);
     spi_finish();
     return make_result(fcinfo, o == Outcome::Accepted ? "accepted" : "duplicate", &ev.id, &ev.type, nullptr, 0);

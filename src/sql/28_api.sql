@@ -23,6 +23,10 @@ BEGIN
 EXCEPTION WHEN unique_violation THEN
   RAISE EXCEPTION 'endpoint "%" already exists', name USING ERRCODE = '42710',
     HINT = 'Use stripe.rotate_endpoint_secret to change its secret.';
+WHEN integrity_constraint_violation THEN
+  -- Same error without its DETAIL: "Failing row contains (name, secret, ...)" (a NULL tolerance)
+  -- would show the secret to the caller and write it to the server log.
+  RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = SQLERRM;
 END $$;
 COMMENT ON FUNCTION stripe.create_endpoint(text, text, integer) IS 'Creates a named webhook endpoint with its signing secret (whsec_...) and timestamp tolerance in seconds (<= 0 disables the age check).';
 

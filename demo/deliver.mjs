@@ -9,6 +9,7 @@
 // Exit status 0 when every delivery got a 200 (accepted or duplicate).
 import fs from 'node:fs';
 import http from 'node:http';
+import readline from 'node:readline';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -33,8 +34,25 @@ const concurrency = Math.max(1, Number(opt.concurrency) || 8);
 const url = new URL(opt.url);
 const webhooks = new Stripe('sk_test_demo_not_used').webhooks;
 
-// One body per line, byte for byte (no parse/re-serialize: that would break the signature).
-const bodies = fs.readFileSync(opt.file, 'utf8').split('\n').filter((l) => l.length > 0);
+// One body per line, byte for byte (no parse/re-serialize: that would break the signature),
+// streamed: a big shop's file need not fit in memory. A first pass counts the lines for the bar.
+let total = 0;
+for await (const chunk of fs.createReadStream(opt.file)) {
+  for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) total++;
+}
+const lines = readline.createInterface({ input: fs.createReadStream(opt.file), crlfDelay: Infinity })[Symbol.asyncIterator]();
+let reading = Promise.resolve();
+function nextBody() {  // one reader at a time; skips blank lines; undefined at the end
+  const p = reading.then(async () => {
+    for (;;) {
+      const { value, done } = await lines.next();
+      if (done) return undefined;
+      if (value.length > 0) return value;
+    }
+  });
+  reading = p.catch(() => {});
+  return p;
+}
 const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
 
 function send(body) {
@@ -65,7 +83,7 @@ function send(body) {
   });
 }
 
-const stats = { deliveries: bodies.length, accepted: 0, duplicate: 0, rejected: 0, failed: 0, retries: 0, reasons: {} };
+const stats = { deliveries: 0, accepted: 0, duplicate: 0, rejected: 0, failed: 0, retries: 0, reasons: {} };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function deliver(body) {
@@ -104,12 +122,12 @@ let lastDecile = -1;
 function progress(final = false) {
   const s = elapsed();
   const rate = s > 0 ? done / s : 0;
-  const frac = bodies.length ? done / bodies.length : 1;
-  const eta = rate > 0 ? Math.ceil((bodies.length - done) / rate) : 0;
+  const frac = total ? Math.min(1, done / total) : 1;
+  const eta = rate > 0 ? Math.ceil(Math.max(0, total - done) / rate) : 0;
   const width = 30;
   const full = Math.round(frac * width);
   const line = `  [${'#'.repeat(full)}${'.'.repeat(width - full)}] ${String(Math.floor(frac * 100)).padStart(3)}%  ` +
-    `${done}/${bodies.length} events  ${Math.round(rate)} events/s  ` + (final ? `${s.toFixed(1)} s` : `eta ${eta} s`);
+    `${done}/${Math.max(total, done)} events  ${Math.round(rate)} events/s  ` + (final ? `${s.toFixed(1)} s` : `eta ${eta} s`);
   if (tty) {
     process.stderr.write(`\r${line}\x1b[K${final ? '\n' : ''}`);
   } else {
@@ -119,10 +137,8 @@ function progress(final = false) {
 }
 const timer = setInterval(progress, tty ? 200 : 500);
 
-let next = 0;
 async function worker() {
-  while (next < bodies.length) {
-    const body = bodies[next++];
+  for (let body = await nextBody(); body !== undefined; body = await nextBody()) {
     await deliver(body);
     done++;
   }
@@ -133,9 +149,10 @@ progress(true);
 agent.destroy();
 
 const seconds = elapsed();
+stats.deliveries = done;
 stats.seconds = Number(seconds.toFixed(2));
-stats.events_per_second = Math.round(bodies.length / seconds);
-console.log(`delivered ${bodies.length} events in ${seconds.toFixed(1)} s (${stats.events_per_second} events/s, ` +
+stats.events_per_second = Math.round(done / seconds);
+console.log(`delivered ${done} events in ${seconds.toFixed(1)} s (${stats.events_per_second} events/s, ` +
   `${concurrency} in flight): ${stats.accepted} accepted, ${stats.duplicate} duplicate, ` +
   `${stats.rejected} rejected, ${stats.failed} failed` + (stats.retries ? `, ${stats.retries} retries` : ''));
 if (Object.keys(stats.reasons).length) console.log('  not delivered:', JSON.stringify(stats.reasons));

@@ -94,6 +94,23 @@ BEGIN
   END LOOP;
 END $$;
 
--- pg_dump keeps configuration rows of extension tables only when they are marked.
+-- pg_dump keeps the rows of extension tables only when they are marked: without these marks a
+-- dump would restore an empty event log and empty object tables. The aggregates (agg_*,
+-- customer_totals) are not dumped: restoring the object tables fires their triggers, which
+-- rebuild them (dumping both would count everything twice).
 SELECT pg_catalog.pg_extension_config_dump('stripe.endpoints', '');
 SELECT pg_catalog.pg_extension_config_dump('stripe.account_access', '');
+SELECT pg_catalog.pg_extension_config_dump('stripe.events', '');
+SELECT pg_catalog.pg_extension_config_dump('stripe.rejected_deliveries', '');
+SELECT pg_catalog.pg_extension_config_dump('stripe.charges', '');
+SELECT pg_catalog.pg_extension_config_dump('stripe.payment_intents', '');
+SELECT pg_catalog.pg_extension_config_dump('stripe.refunds', '');
+SELECT pg_catalog.pg_extension_config_dump('stripe.disputes', '');
+SELECT pg_catalog.pg_extension_config_dump('stripe.customers', '');
+SELECT pg_catalog.pg_extension_config_dump('stripe.checkout_sessions', '');
+SELECT pg_catalog.pg_extension_config_dump('stripe.subscriptions', '');
+SELECT pg_catalog.pg_extension_config_dump('stripe.subscription_items', '');
+SELECT pg_catalog.pg_extension_config_dump('stripe.invoices', '');
+-- ... and their identity sequences, or the first ingest after a restore would take seq 1 again.
+SELECT pg_catalog.pg_extension_config_dump('stripe.events_seq_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('stripe.rejected_deliveries_id_seq', '');

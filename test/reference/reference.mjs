@@ -19,8 +19,9 @@
 //                          epoch/86400, then /(payments-1); Postgres rounds the first to 16
 //                          decimals and pads the second): equal to p/q to 15 significant digits,
 //                          |printed - p/q| <= 1e-15 * max(1, |p/q|)
-// Days, ISO weeks (Monday) and months are calendar buckets at a fixed UTC offset: UTC, and
-// Asia/Seoul = UTC+9 (no DST since 1988), as SPEC §3 requires.
+// Days, ISO weeks (Monday) and months are calendar buckets in the reporting zone: UTC and
+// Asia/Seoul (UTC+9, no DST since 1988) at their fixed offsets, as SPEC §3 requires, and
+// America/New_York through Intl (ICU's tz database), for a zone with DST switches.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,17 +29,23 @@ import path from 'node:path';
 // ---------------------------------------------------------------------------------------------
 // Time buckets
 // ---------------------------------------------------------------------------------------------
-export const TZ_OFFSETS = { UTC: 0, 'Asia/Seoul': 9 * 3600 };
+const FIXED_OFFSETS = { UTC: 0, 'Asia/Seoul': 9 * 3600 };
+/** The reporting zones every view is checked in. */
+export const ZONES = ['UTC', 'Asia/Seoul', 'America/New_York'];
 
-function offsetOf(tz) {
-  const o = TZ_OFFSETS[tz];
-  if (o === undefined) throw new Error(`reference: no fixed offset known for ${tz}`);
-  return o;
-}
 const iso = (d) => d.toISOString().slice(0, 10);
-export function dayOf(ts, tz) { return iso(new Date((ts + offsetOf(tz)) * 1000)); }
+const formats = new Map();
+/** The calendar date (YYYY-MM-DD) of unix time ts in zone tz. */
+export function dayOf(ts, tz) {
+  const o = FIXED_OFFSETS[tz];
+  if (o !== undefined) return iso(new Date((ts + o) * 1000));
+  let f = formats.get(tz);
+  if (!f) formats.set(tz, f = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }));
+  return f.format(new Date(ts * 1000));
+}
 export function weekOf(ts, tz) {
-  const d = new Date((ts + offsetOf(tz)) * 1000);
+  const day = dayOf(ts, tz);
+  const d = new Date(`${day}T00:00:00Z`);
   const back = (d.getUTCDay() + 6) % 7;  // days since Monday
   return iso(new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - back)));
 }
@@ -497,7 +504,7 @@ export function compareSubscriptionItems(db, truth) {
 /** One text fingerprint of every view (both time zones), to show incremental == rebuilt. */
 export function viewSnapshot(db, asOf) {
   const out = {};
-  for (const tz of Object.keys(TZ_OFFSETS)) {
+  for (const tz of ZONES) {
     for (const name of Object.keys(VIEWS)) {
       const rows = fetchRows(db, viewSql(name, asOf), { tz }).map((r) => JSON.stringify(r)).sort();
       out[`${name} (${tz})`] = rows;
@@ -554,7 +561,7 @@ export function referenceSuite({ test, assert, db: DB, dir: DATA, label: LABEL }
     assertNoDiffs(compareSubscriptionItems(DB, truth));
   });
 
-  for (const tz of Object.keys(TZ_OFFSETS)) {
+  for (const tz of ZONES) {
     const expected = expectedViews(truth, tz, asOf);
     for (const name of Object.keys(VIEWS)) {
       test(`${LABEL}: ${name === 'customer_rfm' ? 'stripe.customer_rfm(as_of)' : 'stripe.' + name} matches the reference (${tz})`, () => {

@@ -7,13 +7,14 @@
 #     every object;
 #  2. scenarios.mjs writes the hand-built edge cases (retry after a decline, refund after the
 #     month ended, dispute on a refunded charge, customer deleted after paying, payment without
-#     a customer, expired authorization, KWD and the Seoul day boundary, RFM ties) with their
+#     a customer, expired authorization, KWD and the Seoul day boundary, RFM ties, a DST switch)
+#     with their
 #     hand-computed figures;
 #  3. on its own throw-away cluster (pg_virtualenv -t) each stream is ingested through
 #     stripe.ingest_event into its own database, and node's test runner compares the object
-#     tables and every view and function, all columns, in UTC and Asia/Seoul, with the
-#     independent JS computation (reference.mjs), then checks that stripe.rebuild() changes
-#     nothing. The closing lines are node's test summary (# pass N / # fail M).
+#     tables and every view and function, all columns, in UTC, Asia/Seoul and America/New_York
+#     (a DST zone), with the independent JS computation (reference.mjs), then checks that
+#     stripe.rebuild() changes nothing. The closing lines are node's test summary.
 # Needs the extension installed (make install) and node >= 20. Exit status 0 iff all passed.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)

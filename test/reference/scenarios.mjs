@@ -298,6 +298,26 @@ export const SCENARIOS = [];
   ], objects: [] });
 }
 
+// ---------------------------------------------------------------------------------------------
+// 9. A DST switch (America/New_York springs forward 2026-03-08 07:00 UTC, EST -5 -> EDT -4)
+//    04:30 UTC on 03-08 is 23:30 EST on 03-07; 04:30 UTC on 03-09 is 00:30 EDT on 03-09
+//    (a fixed -5 offset would put the second one on 03-08)
+// ---------------------------------------------------------------------------------------------
+{
+  const A = 'acct_1EdgeNewYorkDst01';
+  const ev = scenario(A);
+  ev('charge.succeeded', build.charge({ id: 'ch_EdgeDst000001', created: T('2026-03-08T04:30:00Z'), amount: 1000, currency: 'usd', livemode: true }), '2026-03-08T04:30:00Z');
+  ev('charge.succeeded', build.charge({ id: 'ch_EdgeDst000002', created: T('2026-03-09T04:30:00Z'), amount: 2500, currency: 'usd', livemode: true }), '2026-03-09T04:30:00Z');
+  const one = (b) => P(b, true, 'usd', 1, 0, R(0, 1), 1000, '10.00', 0, '0.00', 0, R(0, 1), 1000, '10.00');
+  const two = (b) => P(b, true, 'usd', 1, 0, R(0, 1), 2500, '25.00', 0, '0.00', 0, R(0, 1), 2500, '25.00');
+  SCENARIOS.push({ name: 'a DST switch in the reporting zone', account: A, checks: [
+    { view: 'payments_daily', tz: 'UTC', rows: [one('2026-03-08'), two('2026-03-09')] },
+    { view: 'payments_daily', tz: 'America/New_York', rows: [one('2026-03-07'), two('2026-03-09')] },
+    { view: 'payments_weekly', tz: 'UTC', rows: [one('2026-03-02'), two('2026-03-09')] },
+    { view: 'payments_weekly', tz: 'America/New_York', rows: [one('2026-03-02'), two('2026-03-09')] },
+  ], objects: [] });
+}
+
 /** Every scenario event, in created order. */
 export function scenarioEvents() {
   return [...events].sort((x, y) => x.created - y.created || (x.id < y.id ? -1 : 1));

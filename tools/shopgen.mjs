@@ -1497,6 +1497,9 @@ function parseArgs(argv) {
     if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
     const key = a.slice(2).replace(/-([a-z])/g, (_, c) => c.toUpperCase());
     if (['truth', 'noInorder', 'noDeliveries', 'help'].includes(key)) { o[key] = true; continue; }
+    if (!['out', 'seed', 'months', 'customers', 'count', 'start', 'dupMax', 'shuffleWindowSec', 'guestShare', 'testShare'].includes(key)) {
+      throw new Error(`unknown option ${a} (see --help)`);
+    }
     const v = argv[++i];
     if (v === undefined) throw new Error(`${a} needs a value`);
     o[key] = v;
@@ -1509,7 +1512,8 @@ function main() {
   try { a = parseArgs(process.argv.slice(2)); } catch (e) { console.error(`shopgen: ${e.message}`); process.exit(2); }
   if (a.help || !a.out) {
     const src = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8');
-    console.error(src.split('\n').slice(1, 60).filter((l) => l.startsWith(' *')).map((l) => l.slice(3)).join('\n'));
+    const head = src.slice(src.indexOf('/**'), src.indexOf('*/'));
+    console.error(head.split('\n').slice(1).map((l) => l.replace(/^ \* ?/, '')).join('\n'));
     process.exit(a.help ? 0 : 2);
   }
   const num = (v, d) => (v === undefined ? d : Number(v));

@@ -43,7 +43,7 @@ SELECT stripe.create_endpoint('evil', 'whsec_evil');
 SELECT stripe.rotate_endpoint_secret('default', 'whsec_evil');
 SELECT stripe.drop_endpoint('default');
 SELECT stripe._apply_event('{}');
-SELECT stripe._upsert_charges(NULL);
+SELECT stripe._apply_charges(NULL, NULL);
 INSERT INTO stripe.events (id, type, created, livemode, body) VALUES ('x', 'x', now(), false, '{}');
 UPDATE stripe.charges SET amount = 0;
 RESET ROLE;

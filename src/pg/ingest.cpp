@@ -1,7 +1,7 @@
 // stripe.ingest, stripe.ingest_event and stripe._apply_event (SPEC §2): the Postgres side of
 // ingest. The C++ core (src/core/event.cpp) turns a body into typed rows; this file maps those
 // rows onto the object tables by column name, logs the event idempotently and calls the
-// stripe._upsert_* functions (src/sql/20_ingest.sql), all through SPI plans prepared once per
+// stripe._apply_* functions (src/sql/25_aggregates.sql), all through SPI plans prepared once per
 // backend. The state rules and aggregates live in SQL, where a DBA can read them.
 #include <openssl/crypto.h>
 
@@ -19,6 +19,9 @@ extern "C" {
 #include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "common/hashfn.h"
+#include "miscadmin.h"
+#include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -41,7 +44,8 @@ using pgstripe::ObjectKind;
 struct KindShape {
     Oid typid = InvalidOid;
     TupleDesc desc = nullptr;        // copy in TopMemoryContext
-    SPIPlanPtr upsert = nullptr;     // SELECT stripe._upsert_<table>($1)
+    SPIPlanPtr upsert = nullptr;     // SELECT stripe._apply_<table>($1, $2)
+    int32 lock_key = 0;              // advisory lock namespace of the table
     std::vector<int> attno_of;       // per position of the core's row columns, 0-based attno
     int account = -1, livemode = -1, event_id = -1;
 };
@@ -117,6 +121,44 @@ int find_attno(TupleDesc desc, const char *name, Oid type, const char *table) {
     throw pgs::SqlError(ERRCODE_UNDEFINED_COLUMN, std::string("column stripe.") + table + "." + name + " is missing");
 }
 
+// Advisory-lock keys: (hash of the table name, hash of the Stripe id). A hash collision only
+// serializes two unrelated objects for a moment.
+int32 lock_namespace(const char *table) {
+    return static_cast<int32>(hash_bytes(reinterpret_cast<const unsigned char *>(table), static_cast<int>(strlen(table))));
+}
+
+// Holds, until the end of the transaction, the lock that serializes every change of one object.
+// Taken before the object's statement runs, so that statement's snapshot sees the latest
+// committed state of the row (see src/sql/25_aggregates.sql).
+void lock_object(int32 ns, const std::string &id) {
+    int32 key = static_cast<int32>(hash_bytes(reinterpret_cast<const unsigned char *>(id.data()), static_cast<int>(id.size())));
+    pg_call([&] { DirectFunctionCall2(pg_advisory_xact_lock_int4, Int32GetDatum(ns), Int32GetDatum(key)); });
+}
+
+// The aggregate shard of this session: a number in 0..63 no other live session holds (a
+// session-level advisory lock), so concurrent ingest sessions never queue on, or deadlock over,
+// each other's aggregate rows. With more than 64 ingesting sessions, shards are shared: still
+// correct, only contended.
+int16 session_shard() {
+    static int16 shard = -1;
+    if (shard >= 0) return shard;
+    const int32 ns = lock_namespace("stripe.shard");
+    for (int i = 0; i < 64 && shard < 0; i++) {
+        bool got = pg_call([&] {
+            return DatumGetBool(DirectFunctionCall2(pg_try_advisory_lock_int4, Int32GetDatum(ns), Int32GetDatum(i)));
+        });
+        if (got) shard = static_cast<int16>(i);
+    }
+    if (shard < 0) shard = static_cast<int16>(MyProcPid % 64);
+    return shard;
+}
+
+const std::string *text_col(const pgstripe::Row &row, const char *name) {
+    for (const auto &c : row.cols)
+        if (!c.value.null && c.value.type == ColType::Text && std::strcmp(c.name, name) == 0) return &c.value.s;
+    return nullptr;
+}
+
 KindShape &shape_for(const pgstripe::Row &row) {
     KindShape &k = cache.kinds[size_t(row.kind)];
     if (k.upsert) return k;
@@ -136,9 +178,10 @@ KindShape &shape_for(const pgstripe::Row &row) {
     int account = find_attno(desc, "account", TEXTOID, table);
     int livemode = find_attno(desc, "livemode", BOOLOID, table);
     int event_id = find_attno(desc, "event_id", TEXTOID, table);
-    std::string sql = std::string("SELECT stripe._upsert_") + table + "($1)";
-    Oid types[1] = {typid};
-    SPIPlanPtr plan = prepare(sql.c_str(), 1, types);
+    std::string sql = std::string("SELECT stripe._apply_") + table + "($1, $2)";
+    Oid types[2] = {typid, INT2OID};
+    SPIPlanPtr plan = prepare(sql.c_str(), 2, types);
+    k.lock_key = lock_namespace(table);
     k.typid = typid;
     k.desc = desc;
     k.attno_of = std::move(attno);
@@ -218,19 +261,22 @@ bool upsert_row(const pgstripe::Event &ev, const pgstripe::Row &row, Datum event
     std::vector<char> pg_nulls(nulls.size());
     for (size_t i = 0; i < nulls.size(); i++) pg_nulls[i] = nulls[i] ? 1 : 0;
     Datum *vals = values.data();
-    bool nullarr[1] = {false};
-    (void)nullarr;
     // heap_form_tuple takes bool[]; std::vector<bool> has no data(), hence the char copy.
     const char *pn = pg_nulls.data();
     int natts = k.desc->natts;
     TupleDesc desc = k.desc;
     SPIPlanPtr plan = k.upsert;
+    // Lock order, the same in every session: a refund's charge, then the object itself.
+    if (row.kind == ObjectKind::Refund)
+        if (const std::string *charge = text_col(row, "charge")) lock_object(lock_namespace("charges"), *charge);
+    lock_object(k.lock_key, *text_col(row, "id"));
+    int16 shard = session_shard();
     return pg_call([&] {
         bool *isnull = static_cast<bool *>(palloc(sizeof(bool) * natts));
         for (int i = 0; i < natts; i++) isnull[i] = pn[i] != 0;
         HeapTuple tup = heap_form_tuple(desc, vals, isnull);
-        Datum arg = HeapTupleGetDatum(tup);
-        int rc = SPI_execute_plan(plan, &arg, nullptr, false, 1);
+        Datum args[2] = {HeapTupleGetDatum(tup), Int16GetDatum(shard)};
+        int rc = SPI_execute_plan(plan, args, nullptr, false, 1);
         if (rc != SPI_OK_SELECT || SPI_processed != 1) elog(ERROR, "stripe upsert failed: %s", SPI_result_code_string(rc));
         bool isnull_r;
         Datum r = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull_r);

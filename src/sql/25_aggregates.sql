@@ -1,8 +1,19 @@
 
 -------------------------------------------------------------------------------
--- §3 Aggregate maintenance. Each object table has an AFTER INSERT OR UPDATE trigger that removes
--- the old row's contribution and adds the new one, so aggregates are exact at every commit and a
--- rebuild from the log gives the same numbers. Only changed contributions touch a row.
+-- §2/§3 Applying an object state: one statement per object.
+--
+-- stripe._apply_<table>(r, shard) upserts the row under the ordering rule (stripe.supersedes)
+-- and, in the same statement, moves the row's contribution to the aggregates from its old
+-- state to its new one. One statement instead of a cascade of triggers keeps ingest cheap (a
+-- statement costs about as much as the whole rest of an event), and every number is written
+-- by the same statement that changed the object, so aggregates are exact at every commit.
+--
+-- Concurrency: the C caller holds a transaction advisory lock on the object (and, for a refund,
+-- on its charge) before calling, so `old` below -- read with this statement's snapshot -- is the
+-- latest committed state, and nobody else changes the row until commit. `shard` is a number no
+-- other live session uses (claimed by the C layer), so concurrent sessions never wait on, or
+-- deadlock over, one another's aggregate rows; views sum over shards. Rows of customer_totals
+-- are per customer and written in key order.
 -------------------------------------------------------------------------------
 
 CREATE FUNCTION stripe._bucket(ts timestamptz) RETURNS timestamptz
@@ -11,310 +22,357 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION stripe._bucket(timestamptz) IS 'The UTC quarter-hour of a timestamp: the grain of the time-bucketed aggregates.';
 
-CREATE FUNCTION stripe._shard() RETURNS smallint
-LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT (pg_backend_pid() % 16)::smallint $$;
-
-CREATE FUNCTION stripe._add_payments(p_bucket timestamptz, p_account text, p_livemode boolean, p_currency text,
-    d_succeeded bigint, d_failed bigint, d_gross bigint, d_refunded bigint, d_disputes bigint, d_lost bigint)
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  IF p_bucket IS NULL OR p_currency IS NULL
-     OR (d_succeeded = 0 AND d_failed = 0 AND d_gross = 0 AND d_refunded = 0 AND d_disputes = 0 AND d_lost = 0) THEN
-    RETURN;
-  END IF;
-  INSERT INTO stripe.agg_payments AS a
-    (bucket, account, livemode, currency, shard, succeeded, failed, gross, refunded, disputes, lost_disputed)
-  VALUES (p_bucket, p_account, p_livemode, p_currency, stripe._shard(),
-          d_succeeded, d_failed, d_gross, d_refunded, d_disputes, d_lost)
-  ON CONFLICT (bucket, account, livemode, currency, shard) DO UPDATE SET
-    succeeded = a.succeeded + EXCLUDED.succeeded, failed = a.failed + EXCLUDED.failed,
-    gross = a.gross + EXCLUDED.gross, refunded = a.refunded + EXCLUDED.refunded,
-    disputes = a.disputes + EXCLUDED.disputes, lost_disputed = a.lost_disputed + EXCLUDED.lost_disputed;
-END $$;
-
--- A customer's per-currency totals. first/last payment only move outward when a payment is
--- added; when one is taken away they are recomputed from stripe.charges (rare: a succeeded
--- charge is terminal), which the AFTER trigger already sees in its new state.
-CREATE FUNCTION stripe._add_customer(p_account text, p_livemode boolean, p_customer text, p_currency text,
-    d_payments bigint, d_failed bigint, d_spent bigint, d_refunded bigint, p_paid_at timestamptz)
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  IF p_customer IS NULL OR p_currency IS NULL
-     OR (d_payments = 0 AND d_failed = 0 AND d_spent = 0 AND d_refunded = 0) THEN
-    RETURN;
-  END IF;
-  INSERT INTO stripe.customer_totals AS t
-    (account, livemode, customer, currency, payments, failed_payments, total_spent, refunded,
-     first_payment_at, last_payment_at)
-  VALUES (p_account, p_livemode, p_customer, p_currency, d_payments, d_failed, d_spent, d_refunded,
-          CASE WHEN d_payments > 0 THEN p_paid_at END, CASE WHEN d_payments > 0 THEN p_paid_at END)
-  ON CONFLICT (account, livemode, customer, currency) DO UPDATE SET
-    payments = t.payments + EXCLUDED.payments,
-    failed_payments = t.failed_payments + EXCLUDED.failed_payments,
-    total_spent = t.total_spent + EXCLUDED.total_spent,
-    refunded = t.refunded + EXCLUDED.refunded,
-    first_payment_at = least(t.first_payment_at, EXCLUDED.first_payment_at),
-    last_payment_at = greatest(t.last_payment_at, EXCLUDED.last_payment_at);
-  IF d_payments < 0 THEN
-    UPDATE stripe.customer_totals t SET (first_payment_at, last_payment_at) =
-      (SELECT min(c.created), max(c.created) FROM stripe.charges c
-        WHERE c.customer = p_customer AND c.account IS NOT DISTINCT FROM p_account
-          AND c.livemode = p_livemode AND c.currency = p_currency AND c.status = 'succeeded')
-    WHERE t.customer = p_customer AND t.account IS NOT DISTINCT FROM p_account
-      AND t.livemode = p_livemode AND t.currency = p_currency;
-  END IF;
-END $$;
-
-CREATE FUNCTION stripe._add_decline(p_account text, p_livemode boolean, p_code text, p_reason text, d bigint)
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO stripe.agg_declines AS a (account, livemode, failure_code, outcome_reason, shard, failed)
-  VALUES (p_account, p_livemode, p_code, p_reason, stripe._shard(), d)
-  ON CONFLICT (account, livemode, failure_code, outcome_reason, shard) DO UPDATE SET failed = a.failed + d;
-END $$;
-
-CREATE FUNCTION stripe._add_method(p_account text, p_livemode boolean, p_currency text, p_type text, p_brand text,
-    d_succeeded bigint, d_gross bigint)
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  IF p_currency IS NULL THEN RETURN; END IF;
-  INSERT INTO stripe.agg_methods AS a (account, livemode, currency, payment_method_type, card_brand, shard, succeeded, gross)
-  VALUES (p_account, p_livemode, p_currency, p_type, p_brand, stripe._shard(), d_succeeded, d_gross)
-  ON CONFLICT (account, livemode, currency, payment_method_type, card_brand, shard)
-  DO UPDATE SET succeeded = a.succeeded + d_succeeded, gross = a.gross + d_gross;
-END $$;
-
-CREATE FUNCTION stripe._charges_aggregate() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-  o_s int := 0; o_f int := 0; o_g bigint := 0;   -- old contribution
-  n_s int := (NEW.status = 'succeeded')::int;
-  n_f int := (NEW.status = 'failed')::int;
-  n_g bigint := CASE WHEN NEW.status = 'succeeded' THEN coalesce(NEW.amount_captured, 0) ELSE 0 END;
-  same_key boolean := false;
-BEGIN
-  -- Refunds of this charge follow its customer (refunds can arrive before their charge). The
-  -- charge's lock (see _refunds_customer) makes a refund inserted concurrently either see this
-  -- charge or be seen by this UPDATE; taken first, so every session locks charge, then its
-  -- refunds, then the customer's totals.
-  IF TG_OP = 'INSERT' OR OLD.customer IS DISTINCT FROM NEW.customer THEN
-    PERFORM stripe._lock_charge(NEW.id);
-    UPDATE stripe.refunds SET customer = NEW.customer
-     WHERE charge = NEW.id AND customer IS DISTINCT FROM NEW.customer;
-  END IF;
-
-  n_s := coalesce(n_s, 0); n_f := coalesce(n_f, 0);
-  IF TG_OP = 'UPDATE' THEN
-    o_s := coalesce((OLD.status = 'succeeded')::int, 0);
-    o_f := coalesce((OLD.status = 'failed')::int, 0);
-    o_g := CASE WHEN OLD.status = 'succeeded' THEN coalesce(OLD.amount_captured, 0) ELSE 0 END;
-    same_key := (OLD.created, OLD.account, OLD.livemode, OLD.currency)
-                IS NOT DISTINCT FROM (NEW.created, NEW.account, NEW.livemode, NEW.currency);
-  END IF;
-
-  -- payments_*: by the charge's created
-  IF same_key THEN
-    PERFORM stripe._add_payments(stripe._bucket(NEW.created), NEW.account, NEW.livemode, NEW.currency,
-                                 n_s - o_s, n_f - o_f, n_g - o_g, 0, 0, 0);
-  ELSE
-    IF TG_OP = 'UPDATE' THEN
-      PERFORM stripe._add_payments(stripe._bucket(OLD.created), OLD.account, OLD.livemode, OLD.currency,
-                                   -o_s, -o_f, -o_g, 0, 0, 0);
-    END IF;
-    PERFORM stripe._add_payments(stripe._bucket(NEW.created), NEW.account, NEW.livemode, NEW.currency,
-                                 n_s, n_f, n_g, 0, 0, 0);
-  END IF;
-
-  -- decline_reasons (a shard row may go negative: only the sum over shards means anything)
-  IF NOT (o_f = 1 AND n_f = 1 AND (OLD.account, OLD.livemode, OLD.failure_code, OLD.outcome_reason)
-                                   IS NOT DISTINCT FROM (NEW.account, NEW.livemode, NEW.failure_code, NEW.outcome_reason)) THEN
-    IF o_f = 1 THEN
-      PERFORM stripe._add_decline(OLD.account, OLD.livemode, OLD.failure_code, OLD.outcome_reason, -1);
-    END IF;
-    IF n_f = 1 THEN
-      PERFORM stripe._add_decline(NEW.account, NEW.livemode, NEW.failure_code, NEW.outcome_reason, 1);
-    END IF;
-  END IF;
-
-  -- payment_method_mix
-  IF NOT (o_s = 1 AND n_s = 1 AND o_g = n_g
-          AND (OLD.account, OLD.livemode, OLD.currency, OLD.payment_method_type, OLD.card_brand)
-              IS NOT DISTINCT FROM (NEW.account, NEW.livemode, NEW.currency, NEW.payment_method_type, NEW.card_brand)) THEN
-    IF o_s = 1 THEN
-      PERFORM stripe._add_method(OLD.account, OLD.livemode, OLD.currency, OLD.payment_method_type, OLD.card_brand, -1, -o_g);
-    END IF;
-    IF n_s = 1 THEN
-      PERFORM stripe._add_method(NEW.account, NEW.livemode, NEW.currency, NEW.payment_method_type, NEW.card_brand, 1, n_g);
-    END IF;
-  END IF;
-
-  -- customer_totals
-  IF TG_OP = 'UPDATE' AND (OLD.account, OLD.livemode, OLD.customer, OLD.currency)
-                          IS NOT DISTINCT FROM (NEW.account, NEW.livemode, NEW.customer, NEW.currency) THEN
-    PERFORM stripe._add_customer(NEW.account, NEW.livemode, NEW.customer, NEW.currency,
-                                 (n_s - coalesce((OLD.status = 'succeeded')::int, 0))::bigint,
-                                 (n_f - coalesce((OLD.status = 'failed')::int, 0))::bigint,
-                                 n_g - CASE WHEN OLD.status = 'succeeded' THEN coalesce(OLD.amount_captured, 0) ELSE 0 END,
-                                 0, NEW.created);
-  ELSE
-    IF TG_OP = 'UPDATE' THEN
-      PERFORM stripe._add_customer(OLD.account, OLD.livemode, OLD.customer, OLD.currency,
-                                   -coalesce((OLD.status = 'succeeded')::int, 0)::bigint,
-                                   -coalesce((OLD.status = 'failed')::int, 0)::bigint,
-                                   -CASE WHEN OLD.status = 'succeeded' THEN coalesce(OLD.amount_captured, 0) ELSE 0 END,
-                                   0, OLD.created);
-    END IF;
-    PERFORM stripe._add_customer(NEW.account, NEW.livemode, NEW.customer, NEW.currency,
-                                 n_s::bigint, n_f::bigint, n_g, 0, NEW.created);
-  END IF;
-
-  RETURN NULL;
-END $$;
-
-CREATE TRIGGER charges_aggregate AFTER INSERT OR UPDATE ON stripe.charges
-  FOR EACH ROW EXECUTE FUNCTION stripe._charges_aggregate();
-
--- Serializes, per charge id, "a refund reads its charge's customer" with "a charge pushes its
--- customer to its refunds": without it, a refund inserted while its charge is being inserted
--- by another session sees no charge, the charge's UPDATE does not see the uncommitted refund,
--- and the refund keeps customer NULL for good. Transaction-scoped advisory lock.
-CREATE FUNCTION stripe._lock_charge(charge text) RETURNS void
-LANGUAGE sql AS $$
-  SELECT pg_advisory_xact_lock(hashtext('stripe.charges'), hashtext(charge))
-$$;
-
--- A refund's customer is its charge's (NULL while the charge is unknown).
-CREATE FUNCTION stripe._refunds_customer() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-  IF NEW.charge IS NOT NULL THEN
-    PERFORM stripe._lock_charge(NEW.charge);  -- then read the charge with a fresh snapshot
-    NEW.customer := (SELECT c.customer FROM stripe.charges c WHERE c.id = NEW.charge);
-  ELSE
-    NEW.customer := NULL;
-  END IF;
-  RETURN NEW;
-END $$;
-
-CREATE TRIGGER refunds_customer BEFORE INSERT OR UPDATE ON stripe.refunds
-  FOR EACH ROW EXECUTE FUNCTION stripe._refunds_customer();
-
 -- Refunded amount: succeeded refunds, excluding the release of an expired authorization.
 CREATE FUNCTION stripe.refund_counts(status text, reason text) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT coalesce(status = 'succeeded' AND reason IS DISTINCT FROM 'expired_uncaptured_charge', false)
 $$;
+COMMENT ON FUNCTION stripe.refund_counts(text, text) IS 'SPEC §3: a refund counts in refunded amounts when it succeeded and is not the release of an expired authorization.';
 
-CREATE FUNCTION stripe._refunds_aggregate() RETURNS trigger
+-- Recomputes a customer's first/last payment after a succeeded payment was taken away (rare: a
+-- succeeded charge is terminal). Adding a payment only ever moves them outward.
+CREATE FUNCTION stripe._recompute_customer_span(p_account text, p_livemode boolean, p_customer text, p_currency text)
+RETURNS void LANGUAGE sql AS $$
+  UPDATE stripe.customer_totals t SET (first_payment_at, last_payment_at) =
+    (SELECT min(c.created), max(c.created) FROM stripe.charges c
+      WHERE c.customer = p_customer AND c.account IS NOT DISTINCT FROM p_account
+        AND c.livemode = p_livemode AND c.currency = p_currency AND c.status = 'succeeded')
+  WHERE t.customer = p_customer AND t.account IS NOT DISTINCT FROM p_account
+    AND t.livemode = p_livemode AND t.currency = p_currency
+$$;
+
+-------------------------------------------------------------------------------
+-- Charges: payments_* (succeeded, failed, captured volume), decline_reasons,
+-- payment_method_mix, customer_totals; and refunds that arrived before their charge join its
+-- customer.
+-------------------------------------------------------------------------------
+CREATE FUNCTION stripe._apply_charges(r stripe.charges, p_shard smallint) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
-  o_r bigint := 0;
-  n_r bigint := CASE WHEN stripe.refund_counts(NEW.status, NEW.reason) THEN coalesce(NEW.amount, 0) ELSE 0 END;
+  applied boolean;
+  lost_payment boolean;   -- a succeeded payment left this customer/currency
+  o_account text; o_livemode boolean; o_customer text; o_currency text;
 BEGIN
-  IF TG_OP = 'UPDATE' THEN
-    o_r := CASE WHEN stripe.refund_counts(OLD.status, OLD.reason) THEN coalesce(OLD.amount, 0) ELSE 0 END;
-    IF (OLD.created, OLD.account, OLD.livemode, OLD.currency, OLD.customer)
-       IS NOT DISTINCT FROM (NEW.created, NEW.account, NEW.livemode, NEW.currency, NEW.customer)
-       AND o_r = n_r THEN
-      RETURN NULL;
-    END IF;
-    PERFORM stripe._add_payments(stripe._bucket(OLD.created), OLD.account, OLD.livemode, OLD.currency, 0, 0, 0, -o_r, 0, 0);
-    PERFORM stripe._add_customer(OLD.account, OLD.livemode, OLD.customer, OLD.currency, 0, 0, 0, -o_r, NULL);
+  WITH old AS (SELECT * FROM stripe.charges WHERE id = r.id),
+  up AS (
+    INSERT INTO stripe.charges AS c VALUES (r.*)
+    ON CONFLICT (id) DO UPDATE SET
+      (account, livemode, created, status, amount, amount_captured, amount_refunded, currency, customer,
+       payment_intent, invoice, captured, refunded, disputed, failure_code, outcome_type, outcome_reason,
+       payment_method_type, card_brand, event_created, event_id, deleted, data)
+    = (EXCLUDED.account, EXCLUDED.livemode, EXCLUDED.created, EXCLUDED.status, EXCLUDED.amount,
+       EXCLUDED.amount_captured, EXCLUDED.amount_refunded, EXCLUDED.currency, EXCLUDED.customer,
+       EXCLUDED.payment_intent, EXCLUDED.invoice, EXCLUDED.captured, EXCLUDED.refunded, EXCLUDED.disputed,
+       EXCLUDED.failure_code, EXCLUDED.outcome_type, EXCLUDED.outcome_reason, EXCLUDED.payment_method_type,
+       EXCLUDED.card_brand, EXCLUDED.event_created, EXCLUDED.event_id, EXCLUDED.deleted, EXCLUDED.data)
+    WHERE stripe.supersedes('charge', EXCLUDED.event_created, c.event_created, EXCLUDED.status, c.status,
+                            EXCLUDED.deleted, c.deleted)
+      -- monotone amounts never go down on a tie
+      AND (EXCLUDED.event_created > c.event_created
+           OR (coalesce(EXCLUDED.amount_refunded, 0) >= coalesce(c.amount_refunded, 0)
+               AND coalesce(EXCLUDED.amount_captured, 0) >= coalesce(c.amount_captured, 0)))
+    RETURNING c.*),
+  -- The row's contribution: -1 x the old state (if the row changed), +1 x the new one.
+  contrib AS (
+    SELECT -1 AS sign, old.* FROM old WHERE EXISTS (SELECT FROM up)
+    UNION ALL
+    SELECT 1, up.* FROM up),
+  c AS (
+    SELECT sign, created, account, livemode, currency, customer, failure_code, outcome_reason,
+           payment_method_type, card_brand,
+           sign * (status = 'succeeded')::int AS succeeded,
+           sign * (status = 'failed')::int AS failed,
+           sign * CASE WHEN status = 'succeeded' THEN coalesce(amount_captured, 0) ELSE 0 END AS gross
+      FROM contrib),
+  payments AS (
+    INSERT INTO stripe.agg_payments AS a (bucket, account, livemode, currency, shard, succeeded, failed, gross)
+    SELECT stripe._bucket(created), account, livemode, currency, p_shard, sum(succeeded), sum(failed), sum(gross)
+      FROM c WHERE created IS NOT NULL AND currency IS NOT NULL
+     GROUP BY 1, 2, 3, 4
+    HAVING (sum(succeeded), sum(failed), sum(gross)) <> (0, 0, 0)
+     ORDER BY 1, 2, 3, 4
+    ON CONFLICT (bucket, account, livemode, currency, shard) DO UPDATE SET
+      succeeded = a.succeeded + EXCLUDED.succeeded, failed = a.failed + EXCLUDED.failed,
+      gross = a.gross + EXCLUDED.gross),
+  declines AS (
+    INSERT INTO stripe.agg_declines AS a (account, livemode, failure_code, outcome_reason, shard, failed)
+    SELECT account, livemode, failure_code, outcome_reason, p_shard, sum(failed)
+      FROM c WHERE failed <> 0
+     GROUP BY 1, 2, 3, 4 HAVING sum(failed) <> 0
+     ORDER BY 1, 2, 3, 4
+    ON CONFLICT (account, livemode, failure_code, outcome_reason, shard) DO UPDATE SET
+      failed = a.failed + EXCLUDED.failed),
+  methods AS (
+    INSERT INTO stripe.agg_methods AS a (account, livemode, currency, payment_method_type, card_brand, shard,
+                                         succeeded, gross)
+    SELECT account, livemode, currency, payment_method_type, card_brand, p_shard, sum(succeeded), sum(gross)
+      FROM c WHERE succeeded <> 0 AND currency IS NOT NULL
+     GROUP BY 1, 2, 3, 4, 5 HAVING (sum(succeeded), sum(gross)) <> (0, 0)
+     ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (account, livemode, currency, payment_method_type, card_brand, shard) DO UPDATE SET
+      succeeded = a.succeeded + EXCLUDED.succeeded, gross = a.gross + EXCLUDED.gross),
+  -- Refunds known before this charge (or under another customer) follow its customer.
+  refunds_before AS (
+    SELECT f.id, f.customer, f.account, f.livemode, f.currency,
+           CASE WHEN stripe.refund_counts(f.status, f.reason) THEN coalesce(f.amount, 0) ELSE 0 END AS refunded
+      FROM stripe.refunds f JOIN up ON f.charge = up.id
+     WHERE f.customer IS DISTINCT FROM up.customer),
+  moved AS (
+    UPDATE stripe.refunds f SET customer = up.customer FROM up, refunds_before b
+     WHERE f.id = b.id RETURNING f.id),
+  customers AS (
+    INSERT INTO stripe.customer_totals AS t (account, livemode, customer, currency, payments, failed_payments,
+                                             total_spent, refunded, first_payment_at, last_payment_at)
+    SELECT account, livemode, customer, currency, sum(payments), sum(failed), sum(spent), sum(refunded),
+           min(paid_at), max(paid_at)
+      FROM (SELECT account, livemode, customer, currency, succeeded AS payments, failed, gross AS spent,
+                   0 AS refunded, CASE WHEN succeeded > 0 THEN created END AS paid_at
+              FROM c
+            UNION ALL  -- moved refunds: out of the old customer, into the charge's
+            SELECT b.account, b.livemode, b.customer, b.currency, 0, 0, 0, -b.refunded, NULL FROM refunds_before b
+            UNION ALL
+            SELECT b.account, b.livemode, up.customer, b.currency, 0, 0, 0, b.refunded, NULL FROM refunds_before b, up
+           ) d
+     WHERE customer IS NOT NULL AND currency IS NOT NULL
+     GROUP BY 1, 2, 3, 4
+    HAVING (sum(payments), sum(failed), sum(spent), sum(refunded)) <> (0, 0, 0, 0)
+     ORDER BY 1, 2, 3, 4
+    ON CONFLICT (account, livemode, customer, currency) DO UPDATE SET
+      payments = t.payments + EXCLUDED.payments, failed_payments = t.failed_payments + EXCLUDED.failed_payments,
+      total_spent = t.total_spent + EXCLUDED.total_spent, refunded = t.refunded + EXCLUDED.refunded,
+      first_payment_at = least(t.first_payment_at, EXCLUDED.first_payment_at),
+      last_payment_at = greatest(t.last_payment_at, EXCLUDED.last_payment_at))
+  SELECT EXISTS (SELECT FROM up), o.account, o.livemode, o.customer, o.currency,
+         coalesce(o.status = 'succeeded' AND o.customer IS NOT NULL
+                  AND EXISTS (SELECT FROM up u WHERE u.status IS DISTINCT FROM 'succeeded'
+                                 OR (o.account, o.livemode, o.customer, o.currency)
+                                    IS DISTINCT FROM (u.account, u.livemode, u.customer, u.currency)), false)
+    INTO applied, o_account, o_livemode, o_customer, o_currency, lost_payment
+    FROM (SELECT) one LEFT JOIN old o ON true;
+  IF lost_payment THEN
+    PERFORM stripe._recompute_customer_span(o_account, o_livemode, o_customer, o_currency);
   END IF;
-  PERFORM stripe._add_payments(stripe._bucket(NEW.created), NEW.account, NEW.livemode, NEW.currency, 0, 0, 0, n_r, 0, 0);
-  PERFORM stripe._add_customer(NEW.account, NEW.livemode, NEW.customer, NEW.currency, 0, 0, 0, n_r, NULL);
-  RETURN NULL;
+  RETURN applied;
 END $$;
 
-CREATE TRIGGER refunds_aggregate AFTER INSERT OR UPDATE ON stripe.refunds
-  FOR EACH ROW EXECUTE FUNCTION stripe._refunds_aggregate();
-
-CREATE FUNCTION stripe._disputes_aggregate() RETURNS trigger
+-------------------------------------------------------------------------------
+-- Refunds: refunded amounts in payments_* (by the refund's created) and customer_totals (the
+-- customer of the refunded charge, looked up here; NULL while the charge is unknown).
+-------------------------------------------------------------------------------
+CREATE FUNCTION stripe._apply_refunds(r stripe.refunds, p_shard smallint) RETURNS boolean
 LANGUAGE plpgsql AS $$
-DECLARE
-  o_d int := 0; o_l bigint := 0;
-  n_d int := coalesce((NEW.status NOT LIKE 'warning\_%')::int, 0);
-  n_l bigint := CASE WHEN NEW.status = 'lost' THEN coalesce(NEW.amount, 0) ELSE 0 END;
+DECLARE applied boolean;
 BEGIN
-  IF TG_OP = 'UPDATE' THEN
-    o_d := coalesce((OLD.status NOT LIKE 'warning\_%')::int, 0);
-    o_l := CASE WHEN OLD.status = 'lost' THEN coalesce(OLD.amount, 0) ELSE 0 END;
-    IF (OLD.created, OLD.account, OLD.livemode, OLD.currency)
-       IS NOT DISTINCT FROM (NEW.created, NEW.account, NEW.livemode, NEW.currency) THEN
-      PERFORM stripe._add_payments(stripe._bucket(NEW.created), NEW.account, NEW.livemode, NEW.currency,
-                                   0, 0, 0, 0, n_d - o_d, n_l - o_l);
-      RETURN NULL;
-    END IF;
-    PERFORM stripe._add_payments(stripe._bucket(OLD.created), OLD.account, OLD.livemode, OLD.currency, 0, 0, 0, 0, -o_d, -o_l);
-  END IF;
-  PERFORM stripe._add_payments(stripe._bucket(NEW.created), NEW.account, NEW.livemode, NEW.currency, 0, 0, 0, 0, n_d, n_l);
-  RETURN NULL;
+  r.customer := (SELECT ch.customer FROM stripe.charges ch WHERE ch.id = r.charge);
+  WITH old AS (SELECT * FROM stripe.refunds WHERE id = r.id),
+  up AS (
+    INSERT INTO stripe.refunds AS f VALUES (r.*)
+    ON CONFLICT (id) DO UPDATE SET
+      (account, livemode, created, status, amount, currency, charge, payment_intent, reason, customer,
+       event_created, event_id, deleted, data)
+    = (EXCLUDED.account, EXCLUDED.livemode, EXCLUDED.created, EXCLUDED.status, EXCLUDED.amount,
+       EXCLUDED.currency, EXCLUDED.charge, EXCLUDED.payment_intent, EXCLUDED.reason, EXCLUDED.customer,
+       EXCLUDED.event_created, EXCLUDED.event_id, EXCLUDED.deleted, EXCLUDED.data)
+    WHERE stripe.supersedes('refund', EXCLUDED.event_created, f.event_created, EXCLUDED.status, f.status,
+                            EXCLUDED.deleted, f.deleted)
+    RETURNING f.*),
+  c AS (
+    SELECT created, account, livemode, currency, customer,
+           sign * CASE WHEN stripe.refund_counts(status, reason) THEN coalesce(amount, 0) ELSE 0 END AS refunded
+      FROM (SELECT -1 AS sign, old.* FROM old WHERE EXISTS (SELECT FROM up)
+            UNION ALL SELECT 1, up.* FROM up) contrib),
+  payments AS (
+    INSERT INTO stripe.agg_payments AS a (bucket, account, livemode, currency, shard, refunded)
+    SELECT stripe._bucket(created), account, livemode, currency, p_shard, sum(refunded)
+      FROM c WHERE created IS NOT NULL AND currency IS NOT NULL
+     GROUP BY 1, 2, 3, 4 HAVING sum(refunded) <> 0
+     ORDER BY 1, 2, 3, 4
+    ON CONFLICT (bucket, account, livemode, currency, shard) DO UPDATE SET refunded = a.refunded + EXCLUDED.refunded),
+  customers AS (
+    INSERT INTO stripe.customer_totals AS t (account, livemode, customer, currency, refunded)
+    SELECT account, livemode, customer, currency, sum(refunded)
+      FROM c WHERE customer IS NOT NULL AND currency IS NOT NULL
+     GROUP BY 1, 2, 3, 4 HAVING sum(refunded) <> 0
+     ORDER BY 1, 2, 3, 4
+    ON CONFLICT (account, livemode, customer, currency) DO UPDATE SET refunded = t.refunded + EXCLUDED.refunded)
+  SELECT EXISTS (SELECT FROM up) INTO applied;
+  RETURN applied;
 END $$;
 
-CREATE TRIGGER disputes_aggregate AFTER INSERT OR UPDATE ON stripe.disputes
-  FOR EACH ROW EXECUTE FUNCTION stripe._disputes_aggregate();
-
--- New customers: every customer counts once, in the bucket of its created, deleted or not.
-CREATE FUNCTION stripe._customers_aggregate() RETURNS trigger
+-------------------------------------------------------------------------------
+-- Disputes: payments_* disputes (status not warning_*) and lost amounts, by dispute created.
+-------------------------------------------------------------------------------
+CREATE FUNCTION stripe._apply_disputes(r stripe.disputes, p_shard smallint) RETURNS boolean
 LANGUAGE plpgsql AS $$
+DECLARE applied boolean;
 BEGIN
-  IF TG_OP = 'UPDATE' THEN
-    IF (OLD.created, OLD.account, OLD.livemode) IS NOT DISTINCT FROM (NEW.created, NEW.account, NEW.livemode) THEN
-      RETURN NULL;
-    END IF;
-    IF OLD.created IS NOT NULL THEN
-      INSERT INTO stripe.agg_customers AS a (bucket, account, livemode, shard, new_customers)
-      VALUES (stripe._bucket(OLD.created), OLD.account, OLD.livemode, stripe._shard(), -1)
-      ON CONFLICT (bucket, account, livemode, shard) DO UPDATE SET new_customers = a.new_customers - 1;
-    END IF;
-  END IF;
-  IF NEW.created IS NOT NULL THEN
+  WITH old AS (SELECT * FROM stripe.disputes WHERE id = r.id),
+  up AS (
+    INSERT INTO stripe.disputes AS d VALUES (r.*)
+    ON CONFLICT (id) DO UPDATE SET
+      (account, livemode, created, status, amount, currency, charge, payment_intent, reason,
+       event_created, event_id, deleted, data)
+    = (EXCLUDED.account, EXCLUDED.livemode, EXCLUDED.created, EXCLUDED.status, EXCLUDED.amount,
+       EXCLUDED.currency, EXCLUDED.charge, EXCLUDED.payment_intent, EXCLUDED.reason,
+       EXCLUDED.event_created, EXCLUDED.event_id, EXCLUDED.deleted, EXCLUDED.data)
+    WHERE stripe.supersedes('dispute', EXCLUDED.event_created, d.event_created, EXCLUDED.status, d.status,
+                            EXCLUDED.deleted, d.deleted)
+    RETURNING d.*),
+  c AS (
+    SELECT created, account, livemode, currency,
+           sign * coalesce((status NOT LIKE 'warning\_%')::int, 0) AS disputes,
+           sign * CASE WHEN status = 'lost' THEN coalesce(amount, 0) ELSE 0 END AS lost
+      FROM (SELECT -1 AS sign, old.* FROM old WHERE EXISTS (SELECT FROM up)
+            UNION ALL SELECT 1, up.* FROM up) contrib),
+  payments AS (
+    INSERT INTO stripe.agg_payments AS a (bucket, account, livemode, currency, shard, disputes, lost_disputed)
+    SELECT stripe._bucket(created), account, livemode, currency, p_shard, sum(disputes), sum(lost)
+      FROM c WHERE created IS NOT NULL AND currency IS NOT NULL
+     GROUP BY 1, 2, 3, 4 HAVING (sum(disputes), sum(lost)) <> (0, 0)
+     ORDER BY 1, 2, 3, 4
+    ON CONFLICT (bucket, account, livemode, currency, shard) DO UPDATE SET
+      disputes = a.disputes + EXCLUDED.disputes, lost_disputed = a.lost_disputed + EXCLUDED.lost_disputed)
+  SELECT EXISTS (SELECT FROM up) INTO applied;
+  RETURN applied;
+END $$;
+
+-------------------------------------------------------------------------------
+-- Customers: new_customers_daily counts every customer once, by its created, deleted or not.
+-------------------------------------------------------------------------------
+CREATE FUNCTION stripe._apply_customers(r stripe.customers, p_shard smallint) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE applied boolean;
+BEGIN
+  WITH old AS (SELECT * FROM stripe.customers WHERE id = r.id),
+  up AS (
+    INSERT INTO stripe.customers AS u VALUES (r.*)
+    ON CONFLICT (id) DO UPDATE SET
+      (account, livemode, created, email, name, currency, delinquent, event_created, event_id, deleted, data)
+    = (EXCLUDED.account, EXCLUDED.livemode, EXCLUDED.created, EXCLUDED.email, EXCLUDED.name, EXCLUDED.currency,
+       EXCLUDED.delinquent, EXCLUDED.event_created, EXCLUDED.event_id, EXCLUDED.deleted, EXCLUDED.data)
+    WHERE stripe.supersedes('customer', EXCLUDED.event_created, u.event_created, NULL, NULL,
+                            EXCLUDED.deleted, u.deleted)
+    RETURNING u.*),
+  c AS (SELECT -1 AS n, created, account, livemode FROM old WHERE EXISTS (SELECT FROM up)
+        UNION ALL SELECT 1, created, account, livemode FROM up),
+  counts AS (
     INSERT INTO stripe.agg_customers AS a (bucket, account, livemode, shard, new_customers)
-    VALUES (stripe._bucket(NEW.created), NEW.account, NEW.livemode, stripe._shard(), 1)
-    ON CONFLICT (bucket, account, livemode, shard) DO UPDATE SET new_customers = a.new_customers + 1;
-  END IF;
-  RETURN NULL;
+    SELECT stripe._bucket(created), account, livemode, p_shard, sum(n)
+      FROM c WHERE created IS NOT NULL
+     GROUP BY 1, 2, 3 HAVING sum(n) <> 0
+     ORDER BY 1, 2, 3
+    ON CONFLICT (bucket, account, livemode, shard) DO UPDATE SET new_customers = a.new_customers + EXCLUDED.new_customers)
+  SELECT EXISTS (SELECT FROM up) INTO applied;
+  RETURN applied;
 END $$;
 
-CREATE TRIGGER customers_aggregate AFTER INSERT OR UPDATE ON stripe.customers
-  FOR EACH ROW EXECUTE FUNCTION stripe._customers_aggregate();
-
-CREATE FUNCTION stripe._checkout_aggregate() RETURNS trigger
+-------------------------------------------------------------------------------
+-- Checkout sessions: checkout_funnel_daily by session created.
+-------------------------------------------------------------------------------
+CREATE FUNCTION stripe._apply_checkout_sessions(r stripe.checkout_sessions, p_shard smallint) RETURNS boolean
 LANGUAGE plpgsql AS $$
-DECLARE
-  o record;
-  n record;
+DECLARE applied boolean;
 BEGIN
-  SELECT 1 AS s, (NEW.status = 'complete')::int AS c,
-         (NEW.payment_status IN ('paid', 'no_payment_required'))::int AS p,
-         (NEW.status = 'expired')::int AS e INTO n;
-  IF TG_OP = 'UPDATE' THEN
-    SELECT 1 AS s, (OLD.status = 'complete')::int AS c,
-           (OLD.payment_status IN ('paid', 'no_payment_required'))::int AS p,
-           (OLD.status = 'expired')::int AS e INTO o;
-    IF (OLD.created, OLD.account, OLD.livemode) IS NOT DISTINCT FROM (NEW.created, NEW.account, NEW.livemode)
-       AND (o.c, o.p, o.e) IS NOT DISTINCT FROM (n.c, n.p, n.e) THEN
-      RETURN NULL;
-    END IF;
-    IF OLD.created IS NOT NULL THEN
-      INSERT INTO stripe.agg_checkout AS a (bucket, account, livemode, shard, sessions, completed, paid, expired)
-      VALUES (stripe._bucket(OLD.created), OLD.account, OLD.livemode, stripe._shard(),
-              -1, -coalesce(o.c, 0), -coalesce(o.p, 0), -coalesce(o.e, 0))
-      ON CONFLICT (bucket, account, livemode, shard) DO UPDATE SET
-        sessions = a.sessions + EXCLUDED.sessions, completed = a.completed + EXCLUDED.completed,
-        paid = a.paid + EXCLUDED.paid, expired = a.expired + EXCLUDED.expired;
-    END IF;
-  END IF;
-  IF NEW.created IS NOT NULL THEN
+  WITH old AS (SELECT * FROM stripe.checkout_sessions WHERE id = r.id),
+  up AS (
+    INSERT INTO stripe.checkout_sessions AS s VALUES (r.*)
+    ON CONFLICT (id) DO UPDATE SET
+      (account, livemode, created, status, payment_status, mode, amount_total, currency, customer,
+       payment_intent, subscription, event_created, event_id, deleted, data)
+    = (EXCLUDED.account, EXCLUDED.livemode, EXCLUDED.created, EXCLUDED.status, EXCLUDED.payment_status,
+       EXCLUDED.mode, EXCLUDED.amount_total, EXCLUDED.currency, EXCLUDED.customer, EXCLUDED.payment_intent,
+       EXCLUDED.subscription, EXCLUDED.event_created, EXCLUDED.event_id, EXCLUDED.deleted, EXCLUDED.data)
+    WHERE stripe.supersedes('checkout.session', EXCLUDED.event_created, s.event_created, EXCLUDED.status, s.status,
+                            EXCLUDED.deleted, s.deleted)
+    RETURNING s.*),
+  c AS (
+    SELECT created, account, livemode, sign AS sessions,
+           sign * coalesce((status = 'complete')::int, 0) AS completed,
+           sign * coalesce((payment_status IN ('paid', 'no_payment_required'))::int, 0) AS paid,
+           sign * coalesce((status = 'expired')::int, 0) AS expired
+      FROM (SELECT -1 AS sign, old.* FROM old WHERE EXISTS (SELECT FROM up)
+            UNION ALL SELECT 1, up.* FROM up) contrib),
+  funnel AS (
     INSERT INTO stripe.agg_checkout AS a (bucket, account, livemode, shard, sessions, completed, paid, expired)
-    VALUES (stripe._bucket(NEW.created), NEW.account, NEW.livemode, stripe._shard(),
-            1, coalesce(n.c, 0), coalesce(n.p, 0), coalesce(n.e, 0))
+    SELECT stripe._bucket(created), account, livemode, p_shard, sum(sessions), sum(completed), sum(paid), sum(expired)
+      FROM c WHERE created IS NOT NULL
+     GROUP BY 1, 2, 3 HAVING (sum(sessions), sum(completed), sum(paid), sum(expired)) <> (0, 0, 0, 0)
+     ORDER BY 1, 2, 3
     ON CONFLICT (bucket, account, livemode, shard) DO UPDATE SET
       sessions = a.sessions + EXCLUDED.sessions, completed = a.completed + EXCLUDED.completed,
-      paid = a.paid + EXCLUDED.paid, expired = a.expired + EXCLUDED.expired;
-  END IF;
-  RETURN NULL;
+      paid = a.paid + EXCLUDED.paid, expired = a.expired + EXCLUDED.expired)
+  SELECT EXISTS (SELECT FROM up) INTO applied;
+  RETURN applied;
 END $$;
 
-CREATE TRIGGER checkout_aggregate AFTER INSERT OR UPDATE ON stripe.checkout_sessions
-  FOR EACH ROW EXECUTE FUNCTION stripe._checkout_aggregate();
+-------------------------------------------------------------------------------
+-- Objects without aggregates (yet): plain upserts under the ordering rule.
+-------------------------------------------------------------------------------
+CREATE FUNCTION stripe._apply_payment_intents(r stripe.payment_intents, p_shard smallint) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO stripe.payment_intents AS o VALUES (r.*)
+  ON CONFLICT (id) DO UPDATE SET
+    (account, livemode, created, status, amount, amount_received, currency, customer, latest_charge,
+     last_error_code, cancellation_reason, event_created, event_id, deleted, data)
+  = (EXCLUDED.account, EXCLUDED.livemode, EXCLUDED.created, EXCLUDED.status, EXCLUDED.amount,
+     EXCLUDED.amount_received, EXCLUDED.currency, EXCLUDED.customer, EXCLUDED.latest_charge,
+     EXCLUDED.last_error_code, EXCLUDED.cancellation_reason, EXCLUDED.event_created, EXCLUDED.event_id,
+     EXCLUDED.deleted, EXCLUDED.data)
+  WHERE stripe.supersedes('payment_intent', EXCLUDED.event_created, o.event_created, EXCLUDED.status, o.status,
+                          EXCLUDED.deleted, o.deleted);
+  RETURN FOUND;
+END $$;
+
+CREATE FUNCTION stripe._apply_subscriptions(r stripe.subscriptions, p_shard smallint) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO stripe.subscriptions AS o VALUES (r.*)
+  ON CONFLICT (id) DO UPDATE SET
+    (account, livemode, created, status, customer, currency, cancel_at_period_end, canceled_at, ended_at,
+     start_date, trial_start, trial_end, event_created, event_id, deleted, data)
+  = (EXCLUDED.account, EXCLUDED.livemode, EXCLUDED.created, EXCLUDED.status, EXCLUDED.customer,
+     EXCLUDED.currency, EXCLUDED.cancel_at_period_end, EXCLUDED.canceled_at, EXCLUDED.ended_at,
+     EXCLUDED.start_date, EXCLUDED.trial_start, EXCLUDED.trial_end, EXCLUDED.event_created,
+     EXCLUDED.event_id, EXCLUDED.deleted, EXCLUDED.data)
+  WHERE stripe.supersedes('subscription', EXCLUDED.event_created, o.event_created, EXCLUDED.status, o.status,
+                          EXCLUDED.deleted, o.deleted);
+  IF FOUND THEN
+    -- The items of this state replace the previous ones; the C layer applies them right after.
+    DELETE FROM stripe.subscription_items WHERE subscription = r.id;
+    RETURN true;
+  END IF;
+  RETURN false;
+END $$;
+
+-- Items come only embedded in their subscription, and only when the subscription state was
+-- applied (the C layer skips them otherwise).
+CREATE FUNCTION stripe._apply_subscription_items(r stripe.subscription_items, p_shard smallint) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO stripe.subscription_items VALUES (r.*)
+  ON CONFLICT (id) DO UPDATE SET
+    (account, livemode, created, subscription, price, product, quantity, unit_amount, currency, interval,
+     interval_count, current_period_start, current_period_end, event_created, event_id, deleted, data)
+  = (EXCLUDED.account, EXCLUDED.livemode, EXCLUDED.created, EXCLUDED.subscription, EXCLUDED.price,
+     EXCLUDED.product, EXCLUDED.quantity, EXCLUDED.unit_amount, EXCLUDED.currency, EXCLUDED.interval,
+     EXCLUDED.interval_count, EXCLUDED.current_period_start, EXCLUDED.current_period_end,
+     EXCLUDED.event_created, EXCLUDED.event_id, EXCLUDED.deleted, EXCLUDED.data);
+  RETURN true;
+END $$;
+
+CREATE FUNCTION stripe._apply_invoices(r stripe.invoices, p_shard smallint) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO stripe.invoices AS o VALUES (r.*)
+  ON CONFLICT (id) DO UPDATE SET
+    (account, livemode, created, status, customer, subscription, currency, amount_due, amount_paid,
+     amount_remaining, total, billing_reason, paid_at, event_created, event_id, deleted, data)
+  = (EXCLUDED.account, EXCLUDED.livemode, EXCLUDED.created, EXCLUDED.status, EXCLUDED.customer,
+     EXCLUDED.subscription, EXCLUDED.currency, EXCLUDED.amount_due, EXCLUDED.amount_paid,
+     EXCLUDED.amount_remaining, EXCLUDED.total, EXCLUDED.billing_reason, EXCLUDED.paid_at,
+     EXCLUDED.event_created, EXCLUDED.event_id, EXCLUDED.deleted, EXCLUDED.data)
+  WHERE stripe.supersedes('invoice', EXCLUDED.event_created, o.event_created, EXCLUDED.status, o.status,
+                          EXCLUDED.deleted, o.deleted);
+  RETURN FOUND;
+END $$;

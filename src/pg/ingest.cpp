@@ -159,6 +159,31 @@ const std::string *text_col(const pgstripe::Row &row, const char *name) {
     return nullptr;
 }
 
+Datum text_datum(const std::string &s);
+
+// The source text of the SQL function stripe.<name> (one overload), read from the catalog.
+std::string function_body(const char *name) {
+    Oid args[1] = {TEXTOID};
+    Datum val[1] = {text_datum(std::string(name))};
+    std::string out;
+    bool found = false;
+    char *src = pg_call([&] {
+        int rc = SPI_execute_with_args(
+            "SELECT p.prosrc FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = 'stripe' AND p.proname = $1 AND p.prolang = "
+            "(SELECT oid FROM pg_catalog.pg_language WHERE lanname = 'sql')",
+            1, args, val, nullptr, true, 2);
+        if (rc != SPI_OK_SELECT || SPI_processed != 1) return static_cast<char *>(nullptr);
+        return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+    });
+    if (src) {
+        out = src;
+        found = true;
+    }
+    if (!found) throw pgs::SqlError(ERRCODE_UNDEFINED_FUNCTION, std::string("stripe.") + name + " is missing");
+    return out;
+}
+
 KindShape &shape_for(const pgstripe::Row &row) {
     KindShape &k = cache.kinds[size_t(row.kind)];
     if (k.upsert) return k;
@@ -178,9 +203,12 @@ KindShape &shape_for(const pgstripe::Row &row) {
     int account = find_attno(desc, "account", TEXTOID, table);
     int livemode = find_attno(desc, "livemode", BOOLOID, table);
     int event_id = find_attno(desc, "event_id", TEXTOID, table);
-    std::string sql = std::string("SELECT stripe._apply_") + table + "($1, $2)";
+    // The statement is the body of the SQL function stripe._apply_<table>(row, shard), prepared
+    // here as a statement of its own: calling the function would plan its body at every call.
+    std::string fn = std::string("_apply_") + table;
+    std::string body = function_body(fn.c_str());
     Oid types[2] = {typid, INT2OID};
-    SPIPlanPtr plan = prepare(sql.c_str(), 2, types);
+    SPIPlanPtr plan = prepare(body.c_str(), 2, types);
     k.lock_key = lock_namespace(table);
     k.typid = typid;
     k.desc = desc;
@@ -277,10 +305,32 @@ bool upsert_row(const pgstripe::Event &ev, const pgstripe::Row &row, Datum event
         HeapTuple tup = heap_form_tuple(desc, vals, isnull);
         Datum args[2] = {HeapTupleGetDatum(tup), Int16GetDatum(shard)};
         int rc = SPI_execute_plan(plan, args, nullptr, false, 1);
-        if (rc != SPI_OK_SELECT || SPI_processed != 1) elog(ERROR, "stripe upsert failed: %s", SPI_result_code_string(rc));
+        if ((rc != SPI_OK_SELECT && rc != SPI_OK_INSERT_RETURNING) || SPI_processed != 1)
+            elog(ERROR, "stripe apply failed: %s", SPI_result_code_string(rc));
+        HeapTuple res = SPI_tuptable->vals[0];
+        TupleDesc rdesc = SPI_tuptable->tupdesc;
         bool isnull_r;
-        Datum r = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull_r);
-        return !isnull_r && DatumGetBool(r);
+        Datum r = SPI_getbinval(res, rdesc, 1, &isnull_r);
+        bool applied = !isnull_r && DatumGetBool(r);
+        // stripe._apply_charges also names the customer/currency a succeeded payment left (rare):
+        // recompute that customer's first/last payment now that the charge is updated.
+        if (rdesc->natts >= 5) {
+            bool null_customer;
+            SPI_getbinval(res, rdesc, 4, &null_customer);
+            if (!null_customer) {
+                Datum key[4];
+                char knulls[4];
+                for (int i = 0; i < 4; i++) {
+                    bool n;
+                    key[i] = SPI_getbinval(res, rdesc, i + 2, &n);
+                    knulls[i] = n ? 'n' : ' ';
+                }
+                Oid ktypes[4] = {TEXTOID, BOOLOID, TEXTOID, TEXTOID};
+                SPI_execute_with_args("SELECT stripe._recompute_customer_span($1, $2, $3, $4)", 4, ktypes, key,
+                                      knulls, false, 0);
+            }
+        }
+        return applied;
     });
 }
 

@@ -8,6 +8,11 @@
 -- statement costs about as much as the whole rest of an event), and every number is written
 -- by the same statement that changed the object, so aggregates are exact at every commit.
 --
+-- They are SQL functions so that they read, and can be called, as SQL; but the C ingest path
+-- does not call them: it prepares each body once per session as a statement of its own (a
+-- SQL function with data-modifying CTEs is planned again at every call), which is why the
+-- bodies name their arguments $1 (r, the incoming row) and $2 (the aggregate shard).
+--
 -- Concurrency: the C caller holds a transaction advisory lock on the object (and, for a refund,
 -- on its charge) before calling, so `old` below -- read with this statement's snapshot -- is the
 -- latest committed state, and nobody else changes the row until commit. `shard` is a number no
@@ -46,16 +51,13 @@ $$;
 -- payment_method_mix, customer_totals; and refunds that arrived before their charge join its
 -- customer.
 -------------------------------------------------------------------------------
-CREATE FUNCTION stripe._apply_charges(r stripe.charges, p_shard smallint) RETURNS boolean
-LANGUAGE plpgsql AS $$
-DECLARE
-  applied boolean;
-  lost_payment boolean;   -- a succeeded payment left this customer/currency
-  o_account text; o_livemode boolean; o_customer text; o_currency text;
-BEGIN
-  WITH old AS (SELECT * FROM stripe.charges WHERE id = r.id),
+CREATE FUNCTION stripe._apply_charges(r stripe.charges, p_shard smallint,
+    OUT applied boolean, OUT lost_account text, OUT lost_livemode boolean, OUT lost_customer text,
+    OUT lost_currency text)
+LANGUAGE sql AS $$
+  WITH old AS (SELECT * FROM stripe.charges WHERE id = ($1).id),
   up AS (
-    INSERT INTO stripe.charges AS c VALUES (r.*)
+    INSERT INTO stripe.charges AS c SELECT ($1).*
     ON CONFLICT (id) DO UPDATE SET
       (account, livemode, created, status, amount, amount_captured, amount_refunded, currency, customer,
        payment_intent, invoice, captured, refunded, disputed, failure_code, outcome_type, outcome_reason,
@@ -86,7 +88,7 @@ BEGIN
       FROM contrib),
   payments AS (
     INSERT INTO stripe.agg_payments AS a (bucket, account, livemode, currency, shard, succeeded, failed, gross)
-    SELECT stripe._bucket(created), account, livemode, currency, p_shard, sum(succeeded), sum(failed), sum(gross)
+    SELECT stripe._bucket(created), account, livemode, currency, $2, sum(succeeded), sum(failed), sum(gross)
       FROM c WHERE created IS NOT NULL AND currency IS NOT NULL
      GROUP BY 1, 2, 3, 4
     HAVING (sum(succeeded), sum(failed), sum(gross)) <> (0, 0, 0)
@@ -96,7 +98,7 @@ BEGIN
       gross = a.gross + EXCLUDED.gross),
   declines AS (
     INSERT INTO stripe.agg_declines AS a (account, livemode, failure_code, outcome_reason, shard, failed)
-    SELECT account, livemode, failure_code, outcome_reason, p_shard, sum(failed)
+    SELECT account, livemode, failure_code, outcome_reason, $2, sum(failed)
       FROM c WHERE failed <> 0
      GROUP BY 1, 2, 3, 4 HAVING sum(failed) <> 0
      ORDER BY 1, 2, 3, 4
@@ -105,7 +107,7 @@ BEGIN
   methods AS (
     INSERT INTO stripe.agg_methods AS a (account, livemode, currency, payment_method_type, card_brand, shard,
                                          succeeded, gross)
-    SELECT account, livemode, currency, payment_method_type, card_brand, p_shard, sum(succeeded), sum(gross)
+    SELECT account, livemode, currency, payment_method_type, card_brand, $2, sum(succeeded), sum(gross)
       FROM c WHERE succeeded <> 0 AND currency IS NOT NULL
      GROUP BY 1, 2, 3, 4, 5 HAVING (sum(succeeded), sum(gross)) <> (0, 0)
      ORDER BY 1, 2, 3, 4, 5
@@ -142,31 +144,30 @@ BEGIN
       total_spent = t.total_spent + EXCLUDED.total_spent, refunded = t.refunded + EXCLUDED.refunded,
       first_payment_at = least(t.first_payment_at, EXCLUDED.first_payment_at),
       last_payment_at = greatest(t.last_payment_at, EXCLUDED.last_payment_at))
-  SELECT EXISTS (SELECT FROM up), o.account, o.livemode, o.customer, o.currency,
-         coalesce(o.status = 'succeeded' AND o.customer IS NOT NULL
-                  AND EXISTS (SELECT FROM up u WHERE u.status IS DISTINCT FROM 'succeeded'
-                                 OR (o.account, o.livemode, o.customer, o.currency)
-                                    IS DISTINCT FROM (u.account, u.livemode, u.customer, u.currency)), false)
-    INTO applied, o_account, o_livemode, o_customer, o_currency, lost_payment
-    FROM (SELECT) one LEFT JOIN old o ON true;
-  IF lost_payment THEN
-    PERFORM stripe._recompute_customer_span(o_account, o_livemode, o_customer, o_currency);
-  END IF;
-  RETURN applied;
-END $$;
+  -- applied, and the customer/currency a succeeded payment left (the caller then recomputes that
+  -- customer's first/last payment with stripe._recompute_customer_span; rare: succeeded is terminal).
+  SELECT EXISTS (SELECT FROM up), o.account, o.livemode, o.customer, o.currency
+    FROM (SELECT) one
+    LEFT JOIN old o ON o.status = 'succeeded' AND o.customer IS NOT NULL
+                   AND EXISTS (SELECT FROM up u WHERE u.status IS DISTINCT FROM 'succeeded'
+                                  OR (o.account, o.livemode, o.customer, o.currency)
+                                     IS DISTINCT FROM (u.account, u.livemode, u.customer, u.currency))
+$$;
 
 -------------------------------------------------------------------------------
 -- Refunds: refunded amounts in payments_* (by the refund's created) and customer_totals (the
 -- customer of the refunded charge, looked up here; NULL while the charge is unknown).
 -------------------------------------------------------------------------------
 CREATE FUNCTION stripe._apply_refunds(r stripe.refunds, p_shard smallint) RETURNS boolean
-LANGUAGE plpgsql AS $$
-DECLARE applied boolean;
-BEGIN
-  r.customer := (SELECT ch.customer FROM stripe.charges ch WHERE ch.id = r.charge);
-  WITH old AS (SELECT * FROM stripe.refunds WHERE id = r.id),
+LANGUAGE sql AS $$
+  WITH old AS (SELECT * FROM stripe.refunds WHERE id = ($1).id),
   up AS (
-    INSERT INTO stripe.refunds AS f VALUES (r.*)
+    INSERT INTO stripe.refunds AS f
+    SELECT (x.r).id, (x.r).account, (x.r).livemode, (x.r).created, (x.r).status, (x.r).amount, (x.r).currency,
+           (x.r).charge, (x.r).payment_intent, (x.r).reason,
+           (SELECT ch.customer FROM stripe.charges ch WHERE ch.id = (x.r).charge),
+           (x.r).event_created, (x.r).event_id, (x.r).deleted, (x.r).data
+      FROM (SELECT $1 AS r) x
     ON CONFLICT (id) DO UPDATE SET
       (account, livemode, created, status, amount, currency, charge, payment_intent, reason, customer,
        event_created, event_id, deleted, data)
@@ -183,7 +184,7 @@ BEGIN
             UNION ALL SELECT 1, up.* FROM up) contrib),
   payments AS (
     INSERT INTO stripe.agg_payments AS a (bucket, account, livemode, currency, shard, refunded)
-    SELECT stripe._bucket(created), account, livemode, currency, p_shard, sum(refunded)
+    SELECT stripe._bucket(created), account, livemode, currency, $2, sum(refunded)
       FROM c WHERE created IS NOT NULL AND currency IS NOT NULL
      GROUP BY 1, 2, 3, 4 HAVING sum(refunded) <> 0
      ORDER BY 1, 2, 3, 4
@@ -195,20 +196,17 @@ BEGIN
      GROUP BY 1, 2, 3, 4 HAVING sum(refunded) <> 0
      ORDER BY 1, 2, 3, 4
     ON CONFLICT (account, livemode, customer, currency) DO UPDATE SET refunded = t.refunded + EXCLUDED.refunded)
-  SELECT EXISTS (SELECT FROM up) INTO applied;
-  RETURN applied;
-END $$;
+  SELECT EXISTS (SELECT FROM up)
+$$;
 
 -------------------------------------------------------------------------------
 -- Disputes: payments_* disputes (status not warning_*) and lost amounts, by dispute created.
 -------------------------------------------------------------------------------
 CREATE FUNCTION stripe._apply_disputes(r stripe.disputes, p_shard smallint) RETURNS boolean
-LANGUAGE plpgsql AS $$
-DECLARE applied boolean;
-BEGIN
-  WITH old AS (SELECT * FROM stripe.disputes WHERE id = r.id),
+LANGUAGE sql AS $$
+  WITH old AS (SELECT * FROM stripe.disputes WHERE id = ($1).id),
   up AS (
-    INSERT INTO stripe.disputes AS d VALUES (r.*)
+    INSERT INTO stripe.disputes AS d SELECT ($1).*
     ON CONFLICT (id) DO UPDATE SET
       (account, livemode, created, status, amount, currency, charge, payment_intent, reason,
        event_created, event_id, deleted, data)
@@ -226,26 +224,23 @@ BEGIN
             UNION ALL SELECT 1, up.* FROM up) contrib),
   payments AS (
     INSERT INTO stripe.agg_payments AS a (bucket, account, livemode, currency, shard, disputes, lost_disputed)
-    SELECT stripe._bucket(created), account, livemode, currency, p_shard, sum(disputes), sum(lost)
+    SELECT stripe._bucket(created), account, livemode, currency, $2, sum(disputes), sum(lost)
       FROM c WHERE created IS NOT NULL AND currency IS NOT NULL
      GROUP BY 1, 2, 3, 4 HAVING (sum(disputes), sum(lost)) <> (0, 0)
      ORDER BY 1, 2, 3, 4
     ON CONFLICT (bucket, account, livemode, currency, shard) DO UPDATE SET
       disputes = a.disputes + EXCLUDED.disputes, lost_disputed = a.lost_disputed + EXCLUDED.lost_disputed)
-  SELECT EXISTS (SELECT FROM up) INTO applied;
-  RETURN applied;
-END $$;
+  SELECT EXISTS (SELECT FROM up)
+$$;
 
 -------------------------------------------------------------------------------
 -- Customers: new_customers_daily counts every customer once, by its created, deleted or not.
 -------------------------------------------------------------------------------
 CREATE FUNCTION stripe._apply_customers(r stripe.customers, p_shard smallint) RETURNS boolean
-LANGUAGE plpgsql AS $$
-DECLARE applied boolean;
-BEGIN
-  WITH old AS (SELECT * FROM stripe.customers WHERE id = r.id),
+LANGUAGE sql AS $$
+  WITH old AS (SELECT * FROM stripe.customers WHERE id = ($1).id),
   up AS (
-    INSERT INTO stripe.customers AS u VALUES (r.*)
+    INSERT INTO stripe.customers AS u SELECT ($1).*
     ON CONFLICT (id) DO UPDATE SET
       (account, livemode, created, email, name, currency, delinquent, event_created, event_id, deleted, data)
     = (EXCLUDED.account, EXCLUDED.livemode, EXCLUDED.created, EXCLUDED.email, EXCLUDED.name, EXCLUDED.currency,
@@ -257,25 +252,22 @@ BEGIN
         UNION ALL SELECT 1, created, account, livemode FROM up),
   counts AS (
     INSERT INTO stripe.agg_customers AS a (bucket, account, livemode, shard, new_customers)
-    SELECT stripe._bucket(created), account, livemode, p_shard, sum(n)
+    SELECT stripe._bucket(created), account, livemode, $2, sum(n)
       FROM c WHERE created IS NOT NULL
      GROUP BY 1, 2, 3 HAVING sum(n) <> 0
      ORDER BY 1, 2, 3
     ON CONFLICT (bucket, account, livemode, shard) DO UPDATE SET new_customers = a.new_customers + EXCLUDED.new_customers)
-  SELECT EXISTS (SELECT FROM up) INTO applied;
-  RETURN applied;
-END $$;
+  SELECT EXISTS (SELECT FROM up)
+$$;
 
 -------------------------------------------------------------------------------
 -- Checkout sessions: checkout_funnel_daily by session created.
 -------------------------------------------------------------------------------
 CREATE FUNCTION stripe._apply_checkout_sessions(r stripe.checkout_sessions, p_shard smallint) RETURNS boolean
-LANGUAGE plpgsql AS $$
-DECLARE applied boolean;
-BEGIN
-  WITH old AS (SELECT * FROM stripe.checkout_sessions WHERE id = r.id),
+LANGUAGE sql AS $$
+  WITH old AS (SELECT * FROM stripe.checkout_sessions WHERE id = ($1).id),
   up AS (
-    INSERT INTO stripe.checkout_sessions AS s VALUES (r.*)
+    INSERT INTO stripe.checkout_sessions AS s SELECT ($1).*
     ON CONFLICT (id) DO UPDATE SET
       (account, livemode, created, status, payment_status, mode, amount_total, currency, customer,
        payment_intent, subscription, event_created, event_id, deleted, data)
@@ -294,24 +286,23 @@ BEGIN
             UNION ALL SELECT 1, up.* FROM up) contrib),
   funnel AS (
     INSERT INTO stripe.agg_checkout AS a (bucket, account, livemode, shard, sessions, completed, paid, expired)
-    SELECT stripe._bucket(created), account, livemode, p_shard, sum(sessions), sum(completed), sum(paid), sum(expired)
+    SELECT stripe._bucket(created), account, livemode, $2, sum(sessions), sum(completed), sum(paid), sum(expired)
       FROM c WHERE created IS NOT NULL
      GROUP BY 1, 2, 3 HAVING (sum(sessions), sum(completed), sum(paid), sum(expired)) <> (0, 0, 0, 0)
      ORDER BY 1, 2, 3
     ON CONFLICT (bucket, account, livemode, shard) DO UPDATE SET
       sessions = a.sessions + EXCLUDED.sessions, completed = a.completed + EXCLUDED.completed,
       paid = a.paid + EXCLUDED.paid, expired = a.expired + EXCLUDED.expired)
-  SELECT EXISTS (SELECT FROM up) INTO applied;
-  RETURN applied;
-END $$;
+  SELECT EXISTS (SELECT FROM up)
+$$;
 
 -------------------------------------------------------------------------------
 -- Objects without aggregates (yet): plain upserts under the ordering rule.
 -------------------------------------------------------------------------------
 CREATE FUNCTION stripe._apply_payment_intents(r stripe.payment_intents, p_shard smallint) RETURNS boolean
-LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO stripe.payment_intents AS o VALUES (r.*)
+LANGUAGE sql AS $$
+  WITH up AS (
+  INSERT INTO stripe.payment_intents AS o SELECT ($1).*
   ON CONFLICT (id) DO UPDATE SET
     (account, livemode, created, status, amount, amount_received, currency, customer, latest_charge,
      last_error_code, cancellation_reason, event_created, event_id, deleted, data)
@@ -320,14 +311,15 @@ BEGIN
      EXCLUDED.last_error_code, EXCLUDED.cancellation_reason, EXCLUDED.event_created, EXCLUDED.event_id,
      EXCLUDED.deleted, EXCLUDED.data)
   WHERE stripe.supersedes('payment_intent', EXCLUDED.event_created, o.event_created, EXCLUDED.status, o.status,
-                          EXCLUDED.deleted, o.deleted);
-  RETURN FOUND;
-END $$;
+                          EXCLUDED.deleted, o.deleted)
+  RETURNING 1)
+  SELECT EXISTS (SELECT FROM up)
+$$;
 
 CREATE FUNCTION stripe._apply_subscriptions(r stripe.subscriptions, p_shard smallint) RETURNS boolean
-LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO stripe.subscriptions AS o VALUES (r.*)
+LANGUAGE sql AS $$
+  WITH up AS (
+  INSERT INTO stripe.subscriptions AS o SELECT ($1).*
   ON CONFLICT (id) DO UPDATE SET
     (account, livemode, created, status, customer, currency, cancel_at_period_end, canceled_at, ended_at,
      start_date, trial_start, trial_end, event_created, event_id, deleted, data)
@@ -336,35 +328,32 @@ BEGIN
      EXCLUDED.start_date, EXCLUDED.trial_start, EXCLUDED.trial_end, EXCLUDED.event_created,
      EXCLUDED.event_id, EXCLUDED.deleted, EXCLUDED.data)
   WHERE stripe.supersedes('subscription', EXCLUDED.event_created, o.event_created, EXCLUDED.status, o.status,
-                          EXCLUDED.deleted, o.deleted);
-  IF FOUND THEN
-    -- The items of this state replace the previous ones; the C layer applies them right after.
-    DELETE FROM stripe.subscription_items WHERE subscription = r.id;
-    RETURN true;
-  END IF;
-  RETURN false;
-END $$;
+                          EXCLUDED.deleted, o.deleted)
+  RETURNING 1),
+  -- The items of this state replace the previous ones; the C layer applies them right after.
+  items AS (DELETE FROM stripe.subscription_items WHERE subscription = ($1).id AND EXISTS (SELECT FROM up))
+  SELECT EXISTS (SELECT FROM up)
+$$;
 
 -- Items come only embedded in their subscription, and only when the subscription state was
 -- applied (the C layer skips them otherwise).
 CREATE FUNCTION stripe._apply_subscription_items(r stripe.subscription_items, p_shard smallint) RETURNS boolean
-LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO stripe.subscription_items VALUES (r.*)
+LANGUAGE sql AS $$
+  INSERT INTO stripe.subscription_items SELECT ($1).*
   ON CONFLICT (id) DO UPDATE SET
     (account, livemode, created, subscription, price, product, quantity, unit_amount, currency, interval,
      interval_count, current_period_start, current_period_end, event_created, event_id, deleted, data)
   = (EXCLUDED.account, EXCLUDED.livemode, EXCLUDED.created, EXCLUDED.subscription, EXCLUDED.price,
      EXCLUDED.product, EXCLUDED.quantity, EXCLUDED.unit_amount, EXCLUDED.currency, EXCLUDED.interval,
      EXCLUDED.interval_count, EXCLUDED.current_period_start, EXCLUDED.current_period_end,
-     EXCLUDED.event_created, EXCLUDED.event_id, EXCLUDED.deleted, EXCLUDED.data);
-  RETURN true;
-END $$;
+     EXCLUDED.event_created, EXCLUDED.event_id, EXCLUDED.deleted, EXCLUDED.data)
+  RETURNING true
+$$;
 
 CREATE FUNCTION stripe._apply_invoices(r stripe.invoices, p_shard smallint) RETURNS boolean
-LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO stripe.invoices AS o VALUES (r.*)
+LANGUAGE sql AS $$
+  WITH up AS (
+  INSERT INTO stripe.invoices AS o SELECT ($1).*
   ON CONFLICT (id) DO UPDATE SET
     (account, livemode, created, status, customer, subscription, currency, amount_due, amount_paid,
      amount_remaining, total, billing_reason, paid_at, event_created, event_id, deleted, data)
@@ -373,6 +362,7 @@ BEGIN
      EXCLUDED.amount_remaining, EXCLUDED.total, EXCLUDED.billing_reason, EXCLUDED.paid_at,
      EXCLUDED.event_created, EXCLUDED.event_id, EXCLUDED.deleted, EXCLUDED.data)
   WHERE stripe.supersedes('invoice', EXCLUDED.event_created, o.event_created, EXCLUDED.status, o.status,
-                          EXCLUDED.deleted, o.deleted);
-  RETURN FOUND;
-END $$;
+                          EXCLUDED.deleted, o.deleted)
+  RETURNING 1)
+  SELECT EXISTS (SELECT FROM up)
+$$;

@@ -7,7 +7,9 @@
 // the fuzzer checks that both accept and reject the same documents.
 //
 // Strictness: RFC 8259 grammar, UTF-8 validated, nesting depth limited, and additionally
-// "\u0000" and unpaired surrogates are refused, so anything accepted here also casts to jsonb.
+// "\u0000" and unpaired surrogates are refused, as jsonb refuses them. (One difference stays:
+// jsonb cannot hold a number beyond numeric's range, such as 1e1000000; the event log keeps the
+// text as json, where it is fine, and the typed fields read integers only.)
 #pragma once
 #include "cpp_only.hpp"
 

@@ -23,17 +23,22 @@ inline std::string_view arg_bytes(FunctionCallInfo fcinfo, int n) {
     return std::string_view(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
 }
 
-// A text argument as UTF-8 bytes: converted when the database encoding is not UTF-8 (Stripe
-// signs UTF-8 bytes).
-inline std::string_view arg_text_utf8(FunctionCallInfo fcinfo, int n) {
-    std::string_view s = arg_bytes(fcinfo, n);
-    if (GetDatabaseEncoding() == PG_UTF8 || s.empty()) return s;
+// Text as the UTF-8 bytes Stripe signs. A LATIN1 (or other) database converts; a UTF8 database
+// needs nothing. A SQL_ASCII database declares no encoding: its text is taken byte for byte, like
+// bytea (pg_server_to_any would only validate it as UTF-8 and raise on the first stray byte, and
+// verify_signature must not raise on bad input).
+inline std::string_view as_utf8(std::string_view s) {
+    int enc = GetDatabaseEncoding();
+    if (enc == PG_UTF8 || enc == PG_SQL_ASCII || s.empty()) return s;
     const char *src = s.data();
     int len = static_cast<int>(s.size());
     char *conv = pg_call([&] { return pg_server_to_any(src, len, PG_UTF8); });
     if (conv == src) return s;
     return std::string_view(conv, strlen(conv));
 }
+
+// A text argument as UTF-8 bytes.
+inline std::string_view arg_text_utf8(FunctionCallInfo fcinfo, int n) { return as_utf8(arg_bytes(fcinfo, n)); }
 
 // The payload argument: text (signed as UTF-8) or bytea (signed as the exact bytes).
 inline std::string_view arg_payload(FunctionCallInfo fcinfo, int n) {
@@ -57,7 +62,7 @@ inline std::vector<std::string_view> arg_secrets(FunctionCallInfo fcinfo, int n)
     for (int i = 0; i < count; i++) {
         if (nulls[i]) continue;
         struct varlena *v = pg_call([&] { return PG_DETOAST_DATUM_PACKED(elems[i]); });
-        out.emplace_back(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
+        out.push_back(as_utf8(std::string_view(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v))));
     }
     return out;
 }

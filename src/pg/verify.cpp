@@ -26,32 +26,12 @@ std::string int128_to_string(__int128 v) {
     return s;
 }
 
-// Text as the UTF-8 bytes Stripe signs. A LATIN1 (or other) database converts; a UTF8 database
-// needs nothing. A SQL_ASCII database declares no encoding: its text is taken byte for byte, like
-// bytea (pg_server_to_any would only validate it as UTF-8 and raise on the first stray byte, and
-// verify_signature must not raise on bad input).
-std::string_view as_utf8(std::string_view s) {
-    int enc = GetDatabaseEncoding();
-    if (enc == PG_UTF8 || enc == PG_SQL_ASCII || s.empty()) return s;
-    const char *src = s.data();
-    int len = static_cast<int>(s.size());
-    char *conv = pgs::pg_call([&] { return pg_server_to_any(src, len, PG_UTF8); });
-    if (conv == src) return s;
-    return std::string_view(conv, strlen(conv));
-}
-
 pgstripe::VerifyResult run_verify(FunctionCallInfo fcinfo, std::string_view *payload_out) {
     // bytea payloads are signed as they are; text arguments as UTF-8, secret array elements too.
     bool bytea_payload = get_fn_expr_argtype(fcinfo->flinfo, 0) == BYTEAOID;
-    std::string_view payload = bytea_payload ? pgs::arg_bytes(fcinfo, 0) : as_utf8(pgs::arg_bytes(fcinfo, 0));
-    std::string_view header = as_utf8(pgs::arg_bytes(fcinfo, 1));
-    std::vector<std::string_view> secrets;
-    if (get_fn_expr_argtype(fcinfo->flinfo, 2) == TEXTARRAYOID) {
-        secrets = pgs::arg_secrets(fcinfo, 2);  // NULL elements skipped; views of the raw elements
-        for (auto &s : secrets) s = as_utf8(s);
-    } else {
-        secrets.push_back(as_utf8(pgs::arg_bytes(fcinfo, 2)));
-    }
+    std::string_view payload = bytea_payload ? pgs::arg_bytes(fcinfo, 0) : pgs::arg_text_utf8(fcinfo, 0);
+    std::string_view header = pgs::arg_text_utf8(fcinfo, 1);
+    std::vector<std::string_view> secrets = pgs::arg_secrets(fcinfo, 2);  // text or text[]; NULLs skipped
     int32 tolerance = PG_GETARG_INT32(3);
     TimestampTz at = PG_GETARG_TIMESTAMPTZ(4);
     if (payload_out) *payload_out = payload;

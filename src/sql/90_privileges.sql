@@ -95,9 +95,9 @@ BEGIN
 END $$;
 
 -- pg_dump keeps the rows of extension tables only when they are marked: without these marks a
--- dump would restore an empty event log and empty object tables. The aggregates (agg_*,
--- customer_totals) are not dumped: restoring the object tables fires their triggers, which
--- rebuild them (dumping both would count everything twice).
+-- dump would restore an empty event log, empty object tables and empty analytics. The object
+-- tables have no triggers (ingest writes objects and aggregates in one statement), so the
+-- aggregates are dumped as they are, like everything else derived from the log.
 SELECT pg_catalog.pg_extension_config_dump('stripe.endpoints', '');
 SELECT pg_catalog.pg_extension_config_dump('stripe.account_access', '');
 SELECT pg_catalog.pg_extension_config_dump('stripe.events', '');
@@ -111,6 +111,12 @@ SELECT pg_catalog.pg_extension_config_dump('stripe.checkout_sessions', '');
 SELECT pg_catalog.pg_extension_config_dump('stripe.subscriptions', '');
 SELECT pg_catalog.pg_extension_config_dump('stripe.subscription_items', '');
 SELECT pg_catalog.pg_extension_config_dump('stripe.invoices', '');
--- ... and their identity sequences, or the first ingest after a restore would take seq 1 again.
+SELECT pg_catalog.pg_extension_config_dump('stripe.agg_payments', '');
+SELECT pg_catalog.pg_extension_config_dump('stripe.agg_declines', '');
+SELECT pg_catalog.pg_extension_config_dump('stripe.agg_methods', '');
+SELECT pg_catalog.pg_extension_config_dump('stripe.agg_customers', '');
+SELECT pg_catalog.pg_extension_config_dump('stripe.agg_checkout', '');
+SELECT pg_catalog.pg_extension_config_dump('stripe.customer_totals', '');
+-- ... and the identity sequences, or the first ingest after a restore would take seq 1 again.
 SELECT pg_catalog.pg_extension_config_dump('stripe.events_seq_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('stripe.rejected_deliveries_id_seq', '');

@@ -31,7 +31,9 @@ $$;
 COMMENT ON FUNCTION stripe.ratio(numeric, numeric) IS 'num/den, NULL when den is 0 (SPEC §3: a rate with a zero denominator is NULL).';
 
 -- One definition for the three grains; `grain` is 'day', 'week' (ISO, Monday) or 'month'.
-CREATE FUNCTION stripe.payments(grain text)
+-- from_date/to_date (days in the reporting zone, inclusive) turn into a range of UTC buckets, so
+-- a period reads through the aggregates' index and costs the same however long the history is.
+CREATE FUNCTION stripe.payments(grain text, from_date date DEFAULT NULL, to_date date DEFAULT NULL)
 RETURNS TABLE (bucket date, account text, livemode boolean, currency text,
                successful_payments bigint, failed_payments bigint, failure_rate numeric,
                gross_volume bigint, gross_volume_major numeric,
@@ -51,10 +53,12 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                  sum(a.gross)::bigint AS gross, sum(a.refunded)::bigint AS refunded,
                  sum(a.disputes)::bigint AS disputes, sum(a.lost_disputed)::bigint AS lost
             FROM stripe.agg_payments a
+           WHERE (from_date IS NULL OR a.bucket >= from_date::timestamp AT TIME ZONE stripe.reporting_timezone())
+             AND (to_date IS NULL OR a.bucket < (to_date + 1)::timestamp AT TIME ZONE stripe.reporting_timezone())
            GROUP BY 1, 2, 3, 4) s
    WHERE (s.succeeded, s.failed, s.gross, s.refunded, s.disputes, s.lost) <> (0, 0, 0, 0, 0, 0)
 $$;
-COMMENT ON FUNCTION stripe.payments(text) IS 'payments_daily/_weekly/_monthly for a date_trunc grain (day, week, month) in the reporting time zone.';
+COMMENT ON FUNCTION stripe.payments(text, date, date) IS 'payments_daily/_weekly/_monthly for a date_trunc grain (day, week, month) in the reporting time zone, optionally only the buckets of the days from_date..to_date (index range scan).';
 
 CREATE VIEW stripe.payments_daily WITH (security_invoker = true) AS
   SELECT bucket AS day, account, livemode, currency, successful_payments, failed_payments, failure_rate,

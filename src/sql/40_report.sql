@@ -132,8 +132,8 @@ $$;
 -- Currencies with any payment activity in the period, the busiest (by number of charges) first.
 CREATE FUNCTION stripe._report_currencies(p_from date, p_to date, p_account text, p_livemode boolean)
 RETURNS SETOF text LANGUAGE sql STABLE AS $$
-  SELECT p.currency FROM stripe.payments_daily p
-   WHERE p.account IS NOT DISTINCT FROM p_account AND p.livemode = p_livemode AND p.day BETWEEN p_from AND p_to
+  SELECT p.currency FROM stripe.payments('day', p_from, p_to) p
+   WHERE p.account IS NOT DISTINCT FROM p_account AND p.livemode = p_livemode
    GROUP BY p.currency
    ORDER BY sum(p.successful_payments + p.failed_payments) DESC, p.currency
 $$;
@@ -157,7 +157,7 @@ LANGUAGE sql STABLE AS $$
          coalesce(p.gross_volume, 0), coalesce(p.refunded_amount, 0), coalesce(p.disputes, 0),
          coalesce(d.disputed, 0)::bigint, coalesce(d.lost, 0)::bigint, coalesce(p.net_volume, 0)
     FROM generate_series(p_from, p_to, interval '1 day') AS g(day)
-    LEFT JOIN stripe.payments_daily p ON p.day = g.day::date AND p.account IS NOT DISTINCT FROM p_account
+    LEFT JOIN stripe.payments('day', p_from, p_to) p ON p.bucket = g.day::date AND p.account IS NOT DISTINCT FROM p_account
                                       AND p.livemode = p_livemode AND p.currency = p_currency
     LEFT JOIN d ON d.day = g.day::date
    ORDER BY 1

@@ -46,7 +46,7 @@ GRANT SELECT ON stripe.events, stripe.charges, stripe.payment_intents, stripe.re
   stripe.payment_method_mix, stripe.new_customers_daily, stripe.customer_stats, stripe.cohort_retention,
   stripe.checkout_funnel_daily
 TO stripe_reader;
-GRANT EXECUTE ON FUNCTION stripe.payments(text), stripe.customer_rfm(timestamptz), stripe._bucket(timestamptz)
+GRANT EXECUTE ON FUNCTION stripe.payments(text, date, date), stripe.customer_rfm(timestamptz), stripe._bucket(timestamptz)
 TO stripe_reader;
 
 GRANT stripe_reader TO stripe_admin;

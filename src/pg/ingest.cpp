@@ -294,10 +294,6 @@ bool upsert_row(const pgstripe::Event &ev, const pgstripe::Row &row, Datum event
     int natts = k.desc->natts;
     TupleDesc desc = k.desc;
     SPIPlanPtr plan = k.upsert;
-    // Lock order, the same in every session: a refund's charge, then the object itself.
-    if (row.kind == ObjectKind::Refund)
-        if (const std::string *charge = text_col(row, "charge")) lock_object(lock_namespace("charges"), *charge);
-    lock_object(k.lock_key, *text_col(row, "id"));
     int16 shard = session_shard();
     return pg_call([&] {
         bool *isnull = static_cast<bool *>(palloc(sizeof(bool) * natts));
@@ -340,6 +336,17 @@ enum class Outcome { Accepted, Duplicate };
 Outcome apply(const pgstripe::Event &ev, std::string_view body, const char *endpoint, bool log) {
     Datum event_id = text_datum(ev.id);
     if (log) {
+        // The locks of every object the event carries, before the event takes its seq: two
+        // events of one object then get seqs in the order they change it, so stripe.rebuild()
+        // (replay in seq order) decides ties of equal `created` as live ingest did. A replay
+        // takes none: stripe.rebuild() holds every table exclusively, and one lock per object
+        // of the whole log would exhaust the lock table (max_locks_per_transaction).
+        for (const auto &row : ev.rows) {
+            // Lock order, the same in every session: a refund's charge, then the object itself.
+            if (row.kind == ObjectKind::Refund)
+                if (const std::string *charge = text_col(row, "charge")) lock_object(lock_namespace("charges"), *charge);
+            lock_object(shape_for(row).lock_key, *text_col(row, "id"));
+        }
         Datum args[10];
         char nulls[10];
         std::memset(nulls, ' ', sizeof nulls);

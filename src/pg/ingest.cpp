@@ -260,7 +260,8 @@ Datum text_datum(const std::string &s) {
 Datum text_datum(std::string_view s) { return text_datum(std::string(s)); }
 
 // Executes one object upsert; returns whether the row changed.
-bool upsert_row(const pgstripe::Event &ev, const pgstripe::Row &row, Datum event_id) {
+// aggregates = false passes a NULL shard: the statement then changes the object only (replay).
+bool upsert_row(const pgstripe::Event &ev, const pgstripe::Row &row, Datum event_id, bool aggregates) {
     KindShape &k = shape_for(row);
     std::vector<Datum> values(k.desc->natts, 0);
     std::vector<bool> nulls(k.desc->natts, true);
@@ -300,7 +301,8 @@ bool upsert_row(const pgstripe::Event &ev, const pgstripe::Row &row, Datum event
         for (int i = 0; i < natts; i++) isnull[i] = pn[i] != 0;
         HeapTuple tup = heap_form_tuple(desc, vals, isnull);
         Datum args[2] = {HeapTupleGetDatum(tup), Int16GetDatum(shard)};
-        int rc = SPI_execute_plan(plan, args, nullptr, false, 1);
+        const char argnulls[2] = {' ', aggregates ? ' ' : 'n'};
+        int rc = SPI_execute_plan(plan, args, argnulls, false, 1);
         if ((rc != SPI_OK_SELECT && rc != SPI_OK_INSERT_RETURNING) || SPI_processed != 1)
             elog(ERROR, "stripe apply failed: %s", SPI_result_code_string(rc));
         HeapTuple res = SPI_tuptable->vals[0];
@@ -310,7 +312,7 @@ bool upsert_row(const pgstripe::Event &ev, const pgstripe::Row &row, Datum event
         bool applied = !isnull_r && DatumGetBool(r);
         // stripe._apply_charges also names the customer/currency a succeeded payment left (rare):
         // recompute that customer's first/last payment now that the charge is updated.
-        if (rdesc->natts >= 5) {
+        if (aggregates && rdesc->natts >= 5) {
             bool null_customer;
             SPI_getbinval(res, rdesc, 4, &null_customer);
             if (!null_customer) {
@@ -333,7 +335,8 @@ bool upsert_row(const pgstripe::Event &ev, const pgstripe::Row &row, Datum event
 enum class Outcome { Accepted, Duplicate };
 
 // Logs the event (unless replaying) and applies its rows. Caller has SPI connected.
-Outcome apply(const pgstripe::Event &ev, std::string_view body, const char *endpoint, bool log) {
+Outcome apply(const pgstripe::Event &ev, std::string_view body, const char *endpoint, bool log,
+              bool aggregates = true) {
     Datum event_id = text_datum(ev.id);
     if (log) {
         // The locks of every object the event carries, before the event takes its seq: two
@@ -376,7 +379,7 @@ Outcome apply(const pgstripe::Event &ev, std::string_view body, const char *endp
         const pgstripe::Row &row = ev.rows[i];
         // A subscription's items belong to the state they came with: only if it was applied.
         if (row.kind == ObjectKind::SubscriptionItem && !parent_applied) continue;
-        bool applied = upsert_row(ev, row, event_id);
+        bool applied = upsert_row(ev, row, event_id, aggregates);
         if (i == 0) parent_applied = applied;
     }
     return Outcome::Accepted;
@@ -610,16 +613,20 @@ PGS_FUNCTION(pg_stripe_ingest_event) {
     return make_result(fcinfo, o == Outcome::Accepted ? "accepted" : "duplicate", &ev.id, &ev.type, nullptr, 0);
 }
 
-/* stripe._apply_event(body json): replays a logged event into the object tables. */
+/*
+ * stripe._apply_event(body json, aggregates boolean): replays a logged event into the object
+ * tables; with aggregates = false the aggregates are left alone (stripe.rebuild()).
+ */
 PGS_FUNCTION(pg_stripe_apply_event) {
     std::string_view body = pgs::arg_text_utf8(fcinfo, 0);
+    bool aggregates = PG_GETARG_BOOL(1);
     pgstripe::Event ev;
     std::string error;
     if (!pgstripe::extract_event(body, doc, &ev, &error))
         throw pgs::SqlError(pgs::ST_INVALID_EVENT, "logged event can no longer be applied", error);
     spi_connect();
     ensure_cache();
-    apply(ev, body, nullptr, false);
+    apply(ev, body, nullptr, false, aggregates);
     spi_finish();
     PG_RETURN_BOOL(true);
 }

@@ -11,7 +11,10 @@
 -- They are SQL functions so that they read, and can be called, as SQL; but the C ingest path
 -- does not call them: it prepares each body once per session as a statement of its own (a
 -- SQL function with data-modifying CTEs is planned again at every call), which is why the
--- bodies name their arguments $1 (r, the incoming row) and $2 (the aggregate shard).
+-- bodies name their arguments $1 (r, the incoming row) and $2 (the aggregate shard). A NULL
+-- shard applies the object state only: stripe.rebuild() replays the log that way and then
+-- computes the aggregates in bulk (stripe._aggregate_all), an independent second definition
+-- of every figure that the tests compare with the incremental one.
 --
 -- Concurrency: the C caller holds a transaction advisory lock on the object (and, for a refund,
 -- on its charge) before calling, so `old` below -- read with this statement's snapshot -- is the
@@ -89,7 +92,7 @@ LANGUAGE sql AS $$
   payments AS (
     INSERT INTO stripe.agg_payments AS a (bucket, account, livemode, currency, shard, succeeded, failed, gross)
     SELECT stripe._bucket(created), account, livemode, currency, $2, sum(succeeded), sum(failed), sum(gross)
-      FROM c WHERE created IS NOT NULL AND currency IS NOT NULL
+      FROM c WHERE created IS NOT NULL AND currency IS NOT NULL AND $2 IS NOT NULL
      GROUP BY 1, 2, 3, 4
     HAVING (sum(succeeded), sum(failed), sum(gross)) <> (0, 0, 0)
      ORDER BY 1, 2, 3, 4
@@ -99,7 +102,7 @@ LANGUAGE sql AS $$
   declines AS (
     INSERT INTO stripe.agg_declines AS a (account, livemode, failure_code, outcome_reason, shard, failed)
     SELECT account, livemode, failure_code, outcome_reason, $2, sum(failed)
-      FROM c WHERE failed <> 0
+      FROM c WHERE failed <> 0 AND $2 IS NOT NULL
      GROUP BY 1, 2, 3, 4 HAVING sum(failed) <> 0
      ORDER BY 1, 2, 3, 4
     ON CONFLICT (account, livemode, failure_code, outcome_reason, shard) DO UPDATE SET
@@ -108,7 +111,7 @@ LANGUAGE sql AS $$
     INSERT INTO stripe.agg_methods AS a (account, livemode, currency, payment_method_type, card_brand, shard,
                                          succeeded, gross)
     SELECT account, livemode, currency, payment_method_type, card_brand, $2, sum(succeeded), sum(gross)
-      FROM c WHERE succeeded <> 0 AND currency IS NOT NULL
+      FROM c WHERE succeeded <> 0 AND currency IS NOT NULL AND $2 IS NOT NULL
      GROUP BY 1, 2, 3, 4, 5 HAVING (sum(succeeded), sum(gross)) <> (0, 0)
      ORDER BY 1, 2, 3, 4, 5
     ON CONFLICT (account, livemode, currency, payment_method_type, card_brand, shard) DO UPDATE SET
@@ -135,7 +138,7 @@ LANGUAGE sql AS $$
             UNION ALL
             SELECT b.account, b.livemode, up.customer, b.currency, 0, 0, 0, b.refunded, NULL FROM refunds_before b, up
            ) d
-     WHERE customer IS NOT NULL AND currency IS NOT NULL
+     WHERE customer IS NOT NULL AND currency IS NOT NULL AND $2 IS NOT NULL
      GROUP BY 1, 2, 3, 4
     HAVING (sum(payments), sum(failed), sum(spent), sum(refunded)) <> (0, 0, 0, 0)
      ORDER BY 1, 2, 3, 4
@@ -185,14 +188,14 @@ LANGUAGE sql AS $$
   payments AS (
     INSERT INTO stripe.agg_payments AS a (bucket, account, livemode, currency, shard, refunded)
     SELECT stripe._bucket(created), account, livemode, currency, $2, sum(refunded)
-      FROM c WHERE created IS NOT NULL AND currency IS NOT NULL
+      FROM c WHERE created IS NOT NULL AND currency IS NOT NULL AND $2 IS NOT NULL
      GROUP BY 1, 2, 3, 4 HAVING sum(refunded) <> 0
      ORDER BY 1, 2, 3, 4
     ON CONFLICT (bucket, account, livemode, currency, shard) DO UPDATE SET refunded = a.refunded + EXCLUDED.refunded),
   customers AS (
     INSERT INTO stripe.customer_totals AS t (account, livemode, customer, currency, refunded)
     SELECT account, livemode, customer, currency, sum(refunded)
-      FROM c WHERE customer IS NOT NULL AND currency IS NOT NULL
+      FROM c WHERE customer IS NOT NULL AND currency IS NOT NULL AND $2 IS NOT NULL
      GROUP BY 1, 2, 3, 4 HAVING sum(refunded) <> 0
      ORDER BY 1, 2, 3, 4
     ON CONFLICT (account, livemode, customer, currency) DO UPDATE SET refunded = t.refunded + EXCLUDED.refunded)
@@ -225,7 +228,7 @@ LANGUAGE sql AS $$
   payments AS (
     INSERT INTO stripe.agg_payments AS a (bucket, account, livemode, currency, shard, disputes, lost_disputed)
     SELECT stripe._bucket(created), account, livemode, currency, $2, sum(disputes), sum(lost)
-      FROM c WHERE created IS NOT NULL AND currency IS NOT NULL
+      FROM c WHERE created IS NOT NULL AND currency IS NOT NULL AND $2 IS NOT NULL
      GROUP BY 1, 2, 3, 4 HAVING (sum(disputes), sum(lost)) <> (0, 0)
      ORDER BY 1, 2, 3, 4
     ON CONFLICT (bucket, account, livemode, currency, shard) DO UPDATE SET
@@ -253,7 +256,7 @@ LANGUAGE sql AS $$
   counts AS (
     INSERT INTO stripe.agg_customers AS a (bucket, account, livemode, shard, new_customers)
     SELECT stripe._bucket(created), account, livemode, $2, sum(n)
-      FROM c WHERE created IS NOT NULL
+      FROM c WHERE created IS NOT NULL AND $2 IS NOT NULL
      GROUP BY 1, 2, 3 HAVING sum(n) <> 0
      ORDER BY 1, 2, 3
     ON CONFLICT (bucket, account, livemode, shard) DO UPDATE SET new_customers = a.new_customers + EXCLUDED.new_customers)
@@ -287,7 +290,7 @@ LANGUAGE sql AS $$
   funnel AS (
     INSERT INTO stripe.agg_checkout AS a (bucket, account, livemode, shard, sessions, completed, paid, expired)
     SELECT stripe._bucket(created), account, livemode, $2, sum(sessions), sum(completed), sum(paid), sum(expired)
-      FROM c WHERE created IS NOT NULL
+      FROM c WHERE created IS NOT NULL AND $2 IS NOT NULL
      GROUP BY 1, 2, 3 HAVING (sum(sessions), sum(completed), sum(paid), sum(expired)) <> (0, 0, 0, 0)
      ORDER BY 1, 2, 3
     ON CONFLICT (bucket, account, livemode, shard) DO UPDATE SET
@@ -365,4 +368,76 @@ LANGUAGE sql AS $$
                           EXCLUDED.deleted, o.deleted)
   RETURNING 1)
   SELECT EXISTS (SELECT FROM up)
+$$;
+
+-------------------------------------------------------------------------------
+-- The aggregates of the object tables as they stand, in bulk: the same definitions as the
+-- apply statements above, written as plain GROUP BYs. Used by stripe.rebuild().
+-------------------------------------------------------------------------------
+CREATE FUNCTION stripe._aggregate_all() RETURNS void
+LANGUAGE sql AS $$
+  TRUNCATE stripe.agg_payments, stripe.agg_declines, stripe.agg_methods, stripe.agg_customers,
+           stripe.agg_checkout, stripe.customer_totals;
+
+  INSERT INTO stripe.agg_payments (bucket, account, livemode, currency, shard, succeeded, failed, gross,
+                                   refunded, disputes, lost_disputed)
+  SELECT stripe._bucket(created), account, livemode, currency, 0,
+         sum(succeeded), sum(failed), sum(gross), sum(refunded), sum(disputes), sum(lost)
+    FROM (SELECT created, account, livemode, currency,
+                 (status = 'succeeded')::int AS succeeded, (status = 'failed')::int AS failed,
+                 CASE WHEN status = 'succeeded' THEN coalesce(amount_captured, 0) ELSE 0 END AS gross,
+                 0 AS refunded, 0 AS disputes, 0 AS lost
+            FROM stripe.charges
+          UNION ALL
+          SELECT created, account, livemode, currency, 0, 0, 0,
+                 CASE WHEN stripe.refund_counts(status, reason) THEN coalesce(amount, 0) ELSE 0 END, 0, 0
+            FROM stripe.refunds
+          UNION ALL
+          SELECT created, account, livemode, currency, 0, 0, 0, 0,
+                 coalesce((status NOT LIKE 'warning\_%')::int, 0),
+                 CASE WHEN status = 'lost' THEN coalesce(amount, 0) ELSE 0 END
+            FROM stripe.disputes) x
+   WHERE created IS NOT NULL AND currency IS NOT NULL
+   GROUP BY 1, 2, 3, 4
+  HAVING (sum(succeeded), sum(failed), sum(gross), sum(refunded), sum(disputes), sum(lost)) <> (0, 0, 0, 0, 0, 0);
+
+  INSERT INTO stripe.agg_declines (account, livemode, failure_code, outcome_reason, shard, failed)
+  SELECT account, livemode, failure_code, outcome_reason, 0, count(*)
+    FROM stripe.charges WHERE status = 'failed'
+   GROUP BY 1, 2, 3, 4;
+
+  INSERT INTO stripe.agg_methods (account, livemode, currency, payment_method_type, card_brand, shard, succeeded, gross)
+  SELECT account, livemode, currency, payment_method_type, card_brand, 0, count(*), sum(coalesce(amount_captured, 0))
+    FROM stripe.charges WHERE status = 'succeeded' AND currency IS NOT NULL
+   GROUP BY 1, 2, 3, 4, 5;
+
+  INSERT INTO stripe.agg_customers (bucket, account, livemode, shard, new_customers)
+  SELECT stripe._bucket(created), account, livemode, 0, count(*)
+    FROM stripe.customers WHERE created IS NOT NULL
+   GROUP BY 1, 2, 3;
+
+  INSERT INTO stripe.agg_checkout (bucket, account, livemode, shard, sessions, completed, paid, expired)
+  SELECT stripe._bucket(created), account, livemode, 0, count(*),
+         count(*) FILTER (WHERE status = 'complete'),
+         count(*) FILTER (WHERE payment_status IN ('paid', 'no_payment_required')),
+         count(*) FILTER (WHERE status = 'expired')
+    FROM stripe.checkout_sessions WHERE created IS NOT NULL
+   GROUP BY 1, 2, 3;
+
+  INSERT INTO stripe.customer_totals (account, livemode, customer, currency, payments, failed_payments,
+                                      total_spent, refunded, first_payment_at, last_payment_at)
+  SELECT account, livemode, customer, currency, sum(payments), sum(failed), sum(spent), sum(refunded),
+         min(paid_at), max(paid_at)
+    FROM (SELECT account, livemode, customer, currency, (status = 'succeeded')::int AS payments,
+                 (status = 'failed')::int AS failed,
+                 CASE WHEN status = 'succeeded' THEN coalesce(amount_captured, 0) ELSE 0 END AS spent,
+                 0 AS refunded, CASE WHEN status = 'succeeded' THEN created END AS paid_at
+            FROM stripe.charges
+          UNION ALL
+          SELECT account, livemode, customer, currency, 0, 0, 0,
+                 CASE WHEN stripe.refund_counts(status, reason) THEN coalesce(amount, 0) ELSE 0 END, NULL
+            FROM stripe.refunds) x
+   WHERE customer IS NOT NULL AND currency IS NOT NULL
+   GROUP BY 1, 2, 3, 4
+  HAVING (sum(payments), sum(failed), sum(spent), sum(refunded)) <> (0, 0, 0, 0);
 $$;

@@ -111,7 +111,8 @@ LANGUAGE C VOLATILE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_tem
 COMMENT ON FUNCTION stripe.ingest_event(jsonb) IS 'stripe.ingest_event for a jsonb event (stored in jsonb''s text form).';
 
 -- Applies one logged event's body to the object tables (no log insert): the replay step.
-CREATE FUNCTION stripe._apply_event(body json) RETURNS boolean
+-- aggregates = false leaves the aggregates alone (stripe.rebuild() computes them in bulk after).
+CREATE FUNCTION stripe._apply_event(body json, aggregates boolean DEFAULT true) RETURNS boolean
 AS 'MODULE_PATHNAME', 'pg_stripe_apply_event'
 LANGUAGE C VOLATILE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
@@ -121,16 +122,17 @@ DECLARE
   n bigint := 0;
   e record;
 BEGIN
-  -- Everything derived from the log goes, then the log is replayed in arrival order through the
-  -- same code path as live ingest: incremental state == rebuilt state by construction.
+  -- Everything derived from the log goes; the log is replayed in arrival order through the same
+  -- apply statements as live ingest (object state), then every aggregate is computed in bulk from
+  -- the object tables (stripe._aggregate_all). Replaying the incremental aggregate updates inside
+  -- one transaction would make every update of a hot aggregate row walk all its earlier versions.
   TRUNCATE stripe.charges, stripe.payment_intents, stripe.refunds, stripe.disputes, stripe.customers,
-           stripe.checkout_sessions, stripe.subscriptions, stripe.subscription_items, stripe.invoices,
-           stripe.agg_payments, stripe.agg_declines, stripe.agg_methods, stripe.agg_customers,
-           stripe.agg_checkout, stripe.customer_totals;
+           stripe.checkout_sessions, stripe.subscriptions, stripe.subscription_items, stripe.invoices;
   FOR e IN SELECT body FROM stripe.events ORDER BY seq LOOP
-    PERFORM stripe._apply_event(e.body);
+    PERFORM stripe._apply_event(e.body, false);
     n := n + 1;
   END LOOP;
+  PERFORM stripe._aggregate_all();
   RETURN n;
 END $$;
-COMMENT ON FUNCTION stripe.rebuild() IS 'Recomputes every object table and aggregate from stripe.events, replayed in arrival order. Takes exclusive locks (TRUNCATE); returns the number of events replayed.';
+COMMENT ON FUNCTION stripe.rebuild() IS 'Recomputes every object table from stripe.events, replayed in arrival order, then every aggregate in bulk from the object tables. Takes exclusive locks (TRUNCATE); returns the number of events replayed.';

@@ -330,53 +330,53 @@ const char *kind_table(ObjectKind k) {
     return "?";
 }
 
-bool extract_event(std::string_view body, JsonDoc &doc, Event *ev, std::string *error) {
+EventError extract_event(std::string_view body, JsonDoc &doc, Event *ev, std::string *error) {
     *ev = Event{};
     if (!doc.parse(body)) {
         *error = "invalid JSON: " + doc.error();
-        return false;
+        return EventError::InvalidJson;
     }
     const uint32_t root = doc.root();
     if (doc.node(root).kind != JsonKind::Object) {
         *error = "the event is not a JSON object";
-        return false;
+        return EventError::InvalidJson;
     }
     std::string object;
     if (get_string(doc, doc.member(root, "object"), &object) && object == "v2.core.event") {
         *error = "thin events (object v2.core.event) carry no object state";
-        return false;
+        return EventError::ThinEvent;
     }
     if (!get_string(doc, doc.member(root, "id"), &ev->id) || ev->id.empty()) {
         *error = "field id must be a non-empty string";
-        return false;
+        return EventError::InvalidEvent;
     }
     if (!get_string(doc, doc.member(root, "type"), &ev->type) || ev->type.empty()) {
         *error = "field type must be a non-empty string";
-        return false;
+        return EventError::InvalidEvent;
     }
     uint32_t created = doc.member(root, "created");
     if (!created || doc.node(created).kind != JsonKind::Number || !json_int(doc.node(created).text, &ev->created)) {
         *error = "field created must be an integer (unix seconds)";
-        return false;
+        return EventError::InvalidEvent;
     }
     uint32_t obj = doc.path(root, "data.object");
     if (!obj || doc.node(obj).kind != JsonKind::Object) {
         *error = "field data.object must be an object";
-        return false;
+        return EventError::InvalidEvent;
     }
     // livemode: the event's own flag; Stripe always sends it. Fall back on the object's.
     uint32_t live = doc.member(root, "livemode");
     if (!live || doc.node(live).kind == JsonKind::Null) live = doc.member(obj, "livemode");
     if (!live || (doc.node(live).kind != JsonKind::True && doc.node(live).kind != JsonKind::False)) {
         *error = "field livemode must be a boolean";
-        return false;
+        return EventError::InvalidEvent;
     }
     ev->livemode = doc.node(live).kind == JsonKind::True;
     uint32_t acct = doc.member(root, "account");
     if (acct && doc.node(acct).kind != JsonKind::Null) {
         if (!get_string(doc, acct, &ev->account)) {
             *error = "field account must be a string";
-            return false;
+            return EventError::InvalidEvent;
         }
         ev->has_account = true;
     }
@@ -384,7 +384,7 @@ bool extract_event(std::string_view body, JsonDoc &doc, Event *ev, std::string *
     if (apiv && doc.node(apiv).kind != JsonKind::Null) {
         if (!get_string(doc, apiv, &ev->api_version)) {
             *error = "field api_version must be a string";
-            return false;
+            return EventError::InvalidEvent;
         }
         ev->has_api_version = true;
     }
@@ -396,17 +396,16 @@ bool extract_event(std::string_view body, JsonDoc &doc, Event *ev, std::string *
     get_string(doc, doc.member(obj, "id"), &ev->object_id);
 
     ObjectKind kind;
-    if (!kind_of_object(ev->object_type, &kind)) return true;  // logged, no object state
+    if (!kind_of_object(ev->object_type, &kind)) return EventError::None;  // logged, no object state
 
     Extractor x{doc, error};
     const std::string prefix = "data.object.";
-    if (!x.row(kind, obj, prefix, *ev, ev->deleted, &ev->rows)) return false;
-    if (kind == ObjectKind::Charge)
-        return x.embedded(obj, "refunds", ObjectKind::Refund, prefix, *ev, &ev->rows);
-    if (kind == ObjectKind::Subscription)
-        return x.embedded(obj, "items", ObjectKind::SubscriptionItem, prefix, *ev, &ev->rows, "subscription",
-                          &ev->object_id);
-    return true;
+    bool ok = x.row(kind, obj, prefix, *ev, ev->deleted, &ev->rows);
+    if (ok && kind == ObjectKind::Charge) ok = x.embedded(obj, "refunds", ObjectKind::Refund, prefix, *ev, &ev->rows);
+    if (ok && kind == ObjectKind::Subscription)
+        ok = x.embedded(obj, "items", ObjectKind::SubscriptionItem, prefix, *ev, &ev->rows, "subscription",
+                        &ev->object_id);
+    return ok ? EventError::None : EventError::InvalidEvent;
 }
 
 }  // namespace pgstripe

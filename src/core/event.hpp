@@ -56,9 +56,17 @@ struct Event {
     std::vector<Row> rows;
 };
 
-// Parses and validates; false with a human-readable reason in *error (no body content beyond
-// field names is quoted, so reasons are safe to log).
-bool extract_event(std::string_view body, JsonDoc &doc, Event *out, std::string *error);
+// Why a body is not an event, one class per SQLSTATE (src/pg/errors.hpp).
+enum class EventError : uint8_t {
+    None,
+    InvalidJson,   // not JSON, or not a JSON object
+    ThinEvent,     // object "v2.core.event": no object state to keep
+    InvalidEvent,  // a required field missing, or a known field of the wrong type
+};
+
+// Parses and validates; on failure returns the class and a human-readable reason in *error (no
+// body content beyond field names is quoted, so reasons are safe to log).
+EventError extract_event(std::string_view body, JsonDoc &doc, Event *out, std::string *error);
 
 // Stripe currency exponent: 0 for zero-decimal currencies, 3 for three-decimal ones, else 2.
 int currency_exponent(std::string_view lowercase_iso);

@@ -385,17 +385,17 @@ Outcome apply(const pgstripe::Event &ev, std::string_view body, const char *endp
     return Outcome::Accepted;
 }
 
-// Reason and SQLSTATE for a body that fails extract_event.
-void classify_invalid(const std::string &error, const char **reason, int *code) {
-    if (error.rfind("invalid JSON", 0) == 0 || error == "the event is not a JSON object") {
-        *reason = "invalid_json";
-        *code = pgs::ST_INVALID_JSON;
-    } else if (error.rfind("thin events", 0) == 0) {
-        *reason = "thin_event";
-        *code = pgs::ST_THIN_EVENT;
-    } else {
-        *reason = "invalid_event";
-        *code = pgs::ST_INVALID_EVENT;
+// Reason, SQLSTATE and message for a body that fails extract_event.
+struct Invalid {
+    const char *reason;
+    int code;
+    const char *message;
+};
+Invalid classify(pgstripe::EventError e) {
+    switch (e) {
+        case pgstripe::EventError::InvalidJson: return {"invalid_json", pgs::ST_INVALID_JSON, "invalid event JSON"};
+        case pgstripe::EventError::ThinEvent: return {"thin_event", pgs::ST_THIN_EVENT, "thin events are not ingested"};
+        default: return {"invalid_event", pgs::ST_INVALID_EVENT, "invalid event"};
     }
 }
 
@@ -561,12 +561,9 @@ PGS_FUNCTION(pg_stripe_ingest) {
     }
     pgstripe::Event ev;
     std::string error;
-    if (!pgstripe::extract_event(body, doc, &ev, &error)) {
-        const char *reason;
-        int code;
-        classify_invalid(error, &reason, &code);
-        return rejected(fcinfo, endpoint, header, body, reason, code,
-                        code == pgs::ST_INVALID_JSON ? "invalid event JSON" : "invalid event", error);
+    if (pgstripe::EventError e = pgstripe::extract_event(body, doc, &ev, &error); e != pgstripe::EventError::None) {
+        Invalid why = classify(e);
+        return rejected(fcinfo, endpoint, header, body, why.reason, why.code, why.message, error);
     }
     if (!times_in_range(ev, &error))
         return rejected(fcinfo, endpoint, header, body, "invalid_event", pgs::ST_INVALID_EVENT, "invalid event", error);
@@ -600,11 +597,9 @@ PGS_FUNCTION(pg_stripe_ingest_event) {
                                 std::to_string(pgs::max_payload_bytes) + ".");
     pgstripe::Event ev;
     std::string error;
-    if (!pgstripe::extract_event(body, doc, &ev, &error)) {
-        const char *reason;
-        int code;
-        classify_invalid(error, &reason, &code);
-        throw pgs::SqlError(code, code == pgs::ST_INVALID_JSON ? "invalid event JSON" : "invalid event", error);
+    if (pgstripe::EventError e = pgstripe::extract_event(body, doc, &ev, &error); e != pgstripe::EventError::None) {
+        Invalid why = classify(e);
+        throw pgs::SqlError(why.code, why.message, error);
     }
     spi_connect();
     ensure_cache();
@@ -622,7 +617,7 @@ PGS_FUNCTION(pg_stripe_apply_event) {
     bool aggregates = PG_GETARG_BOOL(1);
     pgstripe::Event ev;
     std::string error;
-    if (!pgstripe::extract_event(body, doc, &ev, &error))
+    if (pgstripe::extract_event(body, doc, &ev, &error) != pgstripe::EventError::None)
         throw pgs::SqlError(pgs::ST_INVALID_EVENT, "logged event can no longer be applied", error);
     spi_connect();
     ensure_cache();

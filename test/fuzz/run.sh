@@ -20,7 +20,7 @@ if ! compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64
 fi
 
 cmake -S . -B "$BUILD" -DPGS_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$BUILD" -j"$JOBS" --target header_fuzz json_fuzz >/dev/null
+cmake --build "$BUILD" -j"$JOBS" --target header_fuzz json_fuzz event_fuzz >/dev/null
 
 status=0
 for src in test/fuzz/*_fuzz.cpp; do

@@ -80,8 +80,9 @@ wait_ready() {  # wait_ready CLUSTER SECONDS
 # fingerprint CLUSTER DB > file: one line "relation rows md5" per object table (whole rows),
 # per view (endpoint_status aside: it shows creation times), for the event log (everything but
 # arrival order, time and endpoint), customer_rfm at a fixed as_of and stripe.report() when it
-# exists. The sharded agg_* tables are compared through the views that sum them. Read-only, so
-# it runs on a hot standby too.
+# exists. The sharded agg_* tables are compared through the views that sum them; of
+# customer_totals the rows that are not all zero (incremental maintenance may leave a zero row
+# where a rebuild writes none; no view shows them). Read-only, so it runs on a hot standby too.
 fingerprint() {
   local c=$1 db=$2 sql
   sql=$(q "$c" "$db" <<'SQL'
@@ -92,7 +93,9 @@ SELECT string_agg(q, E'\nUNION ALL ' ORDER BY n) FROM (
     FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
    WHERE s.nspname = 'stripe' AND c.relkind IN ('r', 'v')
      AND c.relname NOT IN ('events', 'endpoints', 'rejected_deliveries', 'account_access', 'endpoint_status')
-     AND c.relname NOT LIKE 'agg\_%'
+     AND c.relname NOT LIKE 'agg\_%' AND c.relname <> 'customer_totals'
+  UNION ALL
+  SELECT 'customer_totals', $q$SELECT 'customer_totals', count(*), md5(coalesce(string_agg(t::text, E'\n' ORDER BY t::text), '')) FROM stripe.customer_totals t WHERE (payments, failed_payments, total_spent, refunded) <> (0, 0, 0, 0)$q$
   UNION ALL
   SELECT 'events', $q$SELECT 'events', count(*), md5(coalesce(string_agg(concat_ws('|', id, type, created, livemode, account, api_version, object_type, object_id, body::text), E'\n' ORDER BY id), '')) FROM stripe.events$q$
   UNION ALL
@@ -238,6 +241,14 @@ rebuild_compare() {
     fingerprint "$c" "$db" >"$WORK/$db.live.fp" && fingerprint "$c" "${db}_rb" >"$WORK/$db.rb.fp" || rc=1
     compare_fp "$label" "$WORK/$db.live.fp" "stripe.rebuild() of a copy ($n events replayed in $((SECONDS - t0)) s)" \
       "$WORK/$db.rb.fp" | sed 's/: \([0-9]*\) relations equal (.*/: \1 relations equal/' || rc=1
+    if [ $rc -ne 0 ]; then  # the differing rows of the first differing tables and views
+      local rel
+      for rel in $(diff "$WORK/$db.live.fp" "$WORK/$db.rb.fp" | awk '/^[<>]/ && $2 ~ /^[a-z_]+$/ && $2 != "events" {print $2}' | sort -u | head -3); do
+        echo "      $rel, live (<) vs rebuilt (>):"
+        diff <(q "$c" "$db" -c "SELECT t::text FROM stripe.$rel t ORDER BY 1") <(q "$c" "${db}_rb" -c "SELECT t::text FROM stripe.$rel t ORDER BY 1") \
+          | grep '^[<>]' | head -6 | cut -c1-220 | sed 's/^/        /'
+      done
+    fi
   else
     rc=1
     echo "    stripe.rebuild() of a copy failed after $((SECONDS - t0)) s: $(grep -E '^(ERROR|HINT)' "$WORK/${db}_rb.err" | paste -sd' ' -)"

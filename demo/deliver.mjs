@@ -85,6 +85,17 @@ function send(body) {
 
 const stats = { deliveries: 0, accepted: 0, duplicate: 0, rejected: 0, failed: 0, retries: 0, reasons: {} };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// A receiver or database that fails every delivery (wrong secret, extension not installed, ...)
+// stops the run after this many failures in a row instead of grinding through the whole file.
+const GIVE_UP_AFTER = 25;
+let streak = 0;
+let gaveUp = null;
+
+function outcome(ok, reason) {
+  if (ok) { streak = 0; return; }
+  stats.reasons[reason] = (stats.reasons[reason] || 0) + 1;
+  if (++streak >= GIVE_UP_AFTER && !gaveUp) gaveUp = reason;
+}
 
 async function deliver(body) {
   for (let attempt = 0; ; attempt++) {
@@ -94,18 +105,16 @@ async function deliver(body) {
     } catch (err) {
       r = { status: 0, json: { error: err.message } };
     }
-    if (r.status === 200) { stats[r.json.status === 'duplicate' ? 'duplicate' : 'accepted']++; return; }
+    if (r.status === 200) { stats[r.json.status === 'duplicate' ? 'duplicate' : 'accepted']++; outcome(true); return; }
     if (r.status >= 400 && r.status < 500) {
       stats.rejected++;
-      const reason = r.json.reason || `HTTP ${r.status}`;
-      stats.reasons[reason] = (stats.reasons[reason] || 0) + 1;
+      outcome(false, `HTTP ${r.status} ${r.json.reason || r.json.error || ''}`.trim());
       return;
     }
-    // 5xx or no answer: Stripe retries with backoff; so do we, a few times.
-    if (attempt >= 5) {
+    // 5xx or no answer: Stripe retries with backoff (for days); we retry a few times, briefly.
+    if (attempt >= 3 || gaveUp) {
       stats.failed++;
-      const reason = r.json.error || `HTTP ${r.status}`;
-      stats.reasons[reason] = (stats.reasons[reason] || 0) + 1;
+      outcome(false, `${r.status ? `HTTP ${r.status} ` : ''}${r.json.error || ''}`.trim());
       return;
     }
     stats.retries++;
@@ -119,6 +128,7 @@ const t0 = process.hrtime.bigint();
 const elapsed = () => Number(process.hrtime.bigint() - t0) / 1e9;
 let done = 0;
 let lastDecile = -1;
+let lastLine = 0;
 function progress(final = false) {
   const s = elapsed();
   const rate = s > 0 ? done / s : 0;
@@ -132,13 +142,17 @@ function progress(final = false) {
     process.stderr.write(`\r${line}\x1b[K${final ? '\n' : ''}`);
   } else {
     const decile = Math.floor(frac * 10);
-    if (final || decile > lastDecile) { lastDecile = decile; process.stderr.write(line + '\n'); }
+    if (final || decile > lastDecile || s - lastLine >= 15) {
+      lastDecile = decile;
+      lastLine = s;
+      process.stderr.write(line + '\n');
+    }
   }
 }
 const timer = setInterval(progress, tty ? 200 : 500);
 
 async function worker() {
-  for (let body = await nextBody(); body !== undefined; body = await nextBody()) {
+  for (let body = await nextBody(); body !== undefined && !gaveUp; body = await nextBody()) {
     await deliver(body);
     done++;
   }
@@ -156,5 +170,6 @@ console.log(`delivered ${done} events in ${seconds.toFixed(1)} s (${stats.events
   `${concurrency} in flight): ${stats.accepted} accepted, ${stats.duplicate} duplicate, ` +
   `${stats.rejected} rejected, ${stats.failed} failed` + (stats.retries ? `, ${stats.retries} retries` : ''));
 if (Object.keys(stats.reasons).length) console.log('  not delivered:', JSON.stringify(stats.reasons));
+if (gaveUp) console.log(`gave up: ${GIVE_UP_AFTER} deliveries in a row failed (last: ${gaveUp}); the receiver's log says why`);
 if (opt.stats) fs.writeFileSync(opt.stats, JSON.stringify(stats, null, 2) + '\n');
 process.exit(stats.rejected || stats.failed ? 1 : 0);

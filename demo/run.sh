@@ -66,11 +66,21 @@ if [ "${1:-}" != "--inside-virtualenv" ]; then
   export DEMO_CUSTOMERS=$CUSTOMERS DEMO_MONTHS=$MONTHS DEMO_SEED=$SEED DEMO_TZ=$REPORT_TZ
   export DEMO_OUT=$OUT DEMO_CONCURRENCY=$CONCURRENCY DEMO_T0=$T0
   # pg_virtualenv makes a cluster in a temporary directory, runs us inside it (PG* variables set)
-  # and drops the cluster afterwards, whatever happens.
-  exec pg_virtualenv -t "$0" --inside-virtualenv
+  # and drops the cluster afterwards, whatever happens. Starting it can lose a race for a port
+  # with another throw-away cluster starting at the same moment: then try again.
+  export PGS_STARTED; PGS_STARTED=$(mktemp)
+  for try in 1 2 3; do
+    : >"$PGS_STARTED"
+    rc=0; pg_virtualenv -t "$0" --inside-virtualenv || rc=$?
+    if [ $rc -eq 0 ] || [ $rc -gt 128 ] || [ -s "$PGS_STARTED" ]; then rm -f "$PGS_STARTED"; exit $rc; fi
+    echo "(the throw-away cluster did not start, try $try of 3)" >&2
+    sleep $((try * 2))
+  done
+  rm -f "$PGS_STARTED"; exit $rc
 fi
 
 # ---- inside the throw-away cluster --------------------------------------------------------------
+echo started >"${PGS_STARTED:-/dev/null}"
 SERVER_PID=
 LOG="$DEMO_OUT/receiver.log"
 cleanup() {

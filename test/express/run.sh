@@ -12,10 +12,22 @@ ROOT=$PWD
 
 if [ "${1:-}" != "--inside-virtualenv" ]; then
   (cd examples/express && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  exec pg_virtualenv -t "$0" --inside-virtualenv
+  # pg_virtualenv makes a cluster in a temporary directory, runs us inside it (PG* variables set)
+  # and drops the cluster afterwards, whatever happens. Starting it can lose a race for a port
+  # with another throw-away cluster starting at the same moment: then try again.
+  export PGS_STARTED; PGS_STARTED=$(mktemp)
+  for try in 1 2 3; do
+    : >"$PGS_STARTED"
+    rc=0; pg_virtualenv -t "$0" --inside-virtualenv || rc=$?
+    if [ $rc -eq 0 ] || [ $rc -gt 128 ] || [ -s "$PGS_STARTED" ]; then rm -f "$PGS_STARTED"; exit $rc; fi
+    echo "(the throw-away cluster did not start, try $try of 3)" >&2
+    sleep $((try * 2))
+  done
+  rm -f "$PGS_STARTED"; exit $rc
 fi
 
 # Inside pg_virtualenv: PGHOST/PGPORT/PGUSER(postgres)/PGPASSWORD/PGDATABASE point at the cluster.
+echo started >"${PGS_STARTED:-/dev/null}"
 WORK=$(mktemp -d -t pg_stripe-express.XXXXXX)
 SERVER_PID=
 cleanup() {

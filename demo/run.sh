@@ -101,7 +101,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-psql() { command psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+psql() { command psql -X -q -v ON_ERROR_STOP=1 -P pager=off "$@"; }
 rand() { node -e "process.stdout.write(require('crypto').randomBytes($1).toString('base64url'))"; }
 
 echo "== 3/7 cluster on port $PGPORT: extension, endpoint, ingest role"
@@ -151,7 +151,7 @@ SERVER_PID=
 echo "== 7/7 report (stripe.timezone = $DEMO_TZ)"
 # The database against the generator's final state of every object (truth.json): the same ids
 # and key fields, whatever the redeliveries and the arrival order were.
-psql -P pager=off -P footer=off <<'SQL'
+psql -P footer=off <<'SQL'
 \set truth `cat "$DEMO_OUT/truth.json"`
 CREATE TEMP TABLE truth AS SELECT :'truth'::jsonb AS j;
 \unset truth
@@ -187,7 +187,7 @@ SELECT format('(the platform''s live data; also: stripe.report(account => %s), s
 SQL
 else
   echo "(stripe.report() is not in this build: the views instead)"
-  psql -P pager=off <<'SQL'
+  psql <<'SQL'
 SELECT * FROM stripe.payments_monthly ORDER BY account, livemode, currency, month;
 SELECT * FROM stripe.decline_reasons ORDER BY failed_payments DESC LIMIT 10;
 SELECT segment, count(*) AS customers FROM stripe.customer_rfm() GROUP BY segment ORDER BY customers DESC;

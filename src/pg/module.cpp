@@ -3,6 +3,8 @@
 #include "guard.hpp"
 
 extern "C" {
+#include "pgtime.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 
 PG_MODULE_MAGIC;
@@ -16,12 +18,23 @@ int max_payload_bytes = 1024 * 1024;
 int rejected_body_prefix = 1024;
 }  // namespace pgs
 
+// stripe.timezone must name a time zone PostgreSQL knows, checked when it is set (an unknown
+// zone would otherwise surface later, as an error of every view). No C++ object lives here:
+// GUC hooks are called by Postgres and may be followed by an ereport of its own.
+static bool check_reporting_timezone(char **newval, void **, GucSource) {
+    if (*newval == nullptr || **newval == '\0') return true;  // empty means UTC
+    if (pg_tzset(*newval) != nullptr) return true;
+    GUC_check_errdetail("\"%s\" is not a time zone name PostgreSQL knows (see pg_timezone_names).", *newval);
+    return false;
+}
+
 extern "C" void _PG_init(void) {
     DefineCustomStringVariable("stripe.timezone",
                                "Reporting time zone of pg_stripe's daily, weekly and monthly figures.",
                                "Any time zone name PostgreSQL accepts, e.g. Asia/Seoul. Buckets are calendar "
                                "days in this zone.",
-                               &pgs::reporting_timezone, "UTC", PGC_USERSET, 0, nullptr, nullptr, nullptr);
+                               &pgs::reporting_timezone, "UTC", PGC_USERSET, 0, check_reporting_timezone, nullptr,
+                               nullptr);
     DefineCustomIntVariable("stripe.max_payload_bytes",
                             "Largest webhook body stripe.ingest accepts; larger ones are rejected unread.", nullptr,
                             &pgs::max_payload_bytes, 1024 * 1024, 1024, 64 * 1024 * 1024, PGC_SUSET, GUC_UNIT_BYTE,
@@ -31,4 +44,17 @@ extern "C" void _PG_init(void) {
                             &pgs::rejected_body_prefix, 1024, 0, 64 * 1024, PGC_SUSET, GUC_UNIT_BYTE, nullptr,
                             nullptr, nullptr);
     MarkGUCPrefixReserved("stripe");
+}
+
+/*
+ * stripe.reporting_timezone() RETURNS text: the setting stripe.timezone, 'UTC' when empty. A C
+ * function so that reading it loads this library first, which checks a value SET before the
+ * library was loaded (an unknown zone is then replaced by the default, with a WARNING).
+ */
+extern "C" {
+PG_FUNCTION_INFO_V1(pg_stripe_reporting_timezone);
+Datum pg_stripe_reporting_timezone(PG_FUNCTION_ARGS) {
+    const char *tz = pgs::reporting_timezone;
+    PG_RETURN_TEXT_P(cstring_to_text(tz && *tz ? tz : "UTC"));
+}
 }

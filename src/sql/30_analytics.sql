@@ -4,9 +4,8 @@
 -------------------------------------------------------------------------------
 
 CREATE FUNCTION stripe.reporting_timezone() RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  SELECT coalesce(nullif(current_setting('stripe.timezone', true), ''), 'UTC')
-$$;
+AS 'MODULE_PATHNAME', 'pg_stripe_reporting_timezone'
+LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION stripe.reporting_timezone() IS 'The setting stripe.timezone (default UTC): days, weeks and months of every view are calendar buckets in this zone.';
 
 CREATE FUNCTION stripe.currency_exponent(currency text) RETURNS integer

@@ -720,7 +720,9 @@ check_replica() {
   t0=$SECONDS
   as_pg "$PGBIN/pg_basebackup" -h "${CL_DIR[primary]}" -p "${CL_PORT[primary]}" -U postgres -D "$rdir/data" -R -X stream -c fast \
     || { echo "    pg_basebackup failed"; return 1; }
-  printf "port = %s\nunix_socket_directories = '%s'\nhot_standby = on\n" "$port" "$rdir" >>"$rdir/data/postgresql.conf"
+  # hot_standby_feedback: the usual setting of a standby that serves reports, or the primary's
+  # cleanup of the ingest's updated rows cancels long read snapshots (40001 conflicts).
+  printf "port = %s\nunix_socket_directories = '%s'\nhot_standby = on\nhot_standby_feedback = on\n" "$port" "$rdir" >>"$rdir/data/postgresql.conf"
   CL_DIR[replica]=$rdir; CL_PORT[replica]=$port
   cluster_start replica || { echo "    standby did not start"; tail "$rdir/log"; return 1; }
   wait_ready replica 60 || return 1
@@ -762,14 +764,19 @@ check_replica() {
   local dur=$((SECONDS - t0))
   echo "    primary: $SESSIONS sessions ingested $N_DELIVERIES deliveries in $dur s: $(summarize_delivery "$WORK/replica-load/run")"
   [ "$(wc -l <"$WORK/replica-load/run.errors")" -eq 0 ] || ok=1
-  local answered inv_bad errs
+  local answered inv_bad errs conflicts
   answered=$(grep -c . "$WORK/replica-reads.out")
   inv_bad=$(awk '$1=="invariant" && $2!="t"' "$WORK/replica-reads.out" | wc -l)
-  errs=$(grep -c 'ERROR' "$WORK/replica-reads.err")
+  # The first error of a round (the rest of its transaction is 25P02, "aborted").
+  errs=$(grep 'ERROR' "$WORK/replica-reads.err" | grep -v 25P02 | grep -vc 40001)
+  conflicts=$(grep 'ERROR' "$WORK/replica-reads.err" | grep -c 40001)
   echo "    standby during the ingest: $rounds rounds of $per_round queries (${views// /, }, customer_rfm, report/dashboard), $answered answered," \
-       "$errs errors; events seen grew $(awk '$1=="events"{print $2}' "$WORK/replica-reads.out" | head -1) -> $last, went backwards $regress times;" \
-       "snapshot invariants violated: $inv_bad"
-  [ "$errs" -eq 0 ] || { ok=1; grep ERROR "$WORK/replica-reads.err" | sort | uniq -c | head | sed 's/^/      /'; }
+       "$errs errors, $conflicts canceled by recovery conflicts; events seen grew $(awk '$1=="events"{print $2}' "$WORK/replica-reads.out" | head -1) -> $last," \
+       "went backwards $regress times; snapshot invariants violated: $inv_bad"
+  [ "$errs" -eq 0 ] || { ok=1; grep ERROR "$WORK/replica-reads.err" | grep -v 25P02 | sed -E 's/^psql:[^:]*:[0-9]+: //' | sort | uniq -c | head | sed 's/^/      /'; }
+  # A recovery conflict is Postgres' standby behaviour, not the extension's; with the feedback on
+  # it should be rare: most rounds must get through.
+  [ $((conflicts * 10)) -le "$rounds" ] || { ok=1; echo "    more than one round in ten canceled by recovery conflicts"; }
   [ "$regress" -eq 0 ] && [ "$inv_bad" -eq 0 ] && [ "$rounds" -gt 0 ] || ok=1
   # Catch up and compare.
   local lsn; lsn=$(q primary postgres -c "SELECT pg_current_wal_lsn()")

@@ -7,7 +7,8 @@
 # (counts, durations, what was killed); the last line is "N passed, M failed".
 #   load     8 sessions ingest a shuffled stream with duplicates (20% signed stripe.ingest): no
 #            client error, every event accepted once, final object tables, log and views == a
-#            serial in-order ingest into a second database, and == stripe.rebuild() of a copy
+#            serial in-order ingest into a second database, == stripe.rebuild() of a copy, and
+#            == a batched backfill from a staging table
 #   crash    kill -9 of the postmaster, of an ingesting backend, `pg_ctl stop -m immediate`, each
 #            while 8 sessions ingest: every event a client got accepted/duplicate for is logged
 #            and applied, state == stripe.rebuild() in a copy; re-delivering everything
@@ -167,18 +168,24 @@ check_load() {
   compare_fp "concurrent" "$WORK/conc.fp" "serial in-order" "$WORK/ref.fp" || ok=1
   # The incremental state is the log's pure function: rebuild in a copy.
   rebuild_compare main conc "concurrent" || ok=1
-  # A backfill: the whole in-order stream in one transaction from a staging table.
+  # A backfill from a staging table, as the README advises: batches of 2,000 events per
+  # transaction (one transaction for many thousands of objects exhausts the lock table).
   new_db main backfill pg_stripe || return 1
   t0=$SECONDS
-  if q main backfill -c "CREATE TABLE staging (n bigserial, body text)" -c "\\copy staging (body) FROM '$INORDER' WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')" \
-       -c "SELECT status, count(*) FROM (SELECT (stripe.ingest_event(body)).status FROM staging ORDER BY n) x GROUP BY 1" \
-       >"$WORK/backfill.out" 2>"$WORK/backfill.err"; then
-    echo "    backfill of $N_EVENTS events in one transaction (SELECT stripe.ingest_event(body) FROM staging): $(tail -n +1 "$WORK/backfill.out" | paste -sd' ' -) in $((SECONDS - t0)) s"
+  if q main backfill -c "CREATE TABLE staging (n bigserial, body text)" \
+       -c "\\copy staging (body) FROM '$INORDER' WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')" \
+       -c "DO \$\$ DECLARE lo bigint := 1; hi bigint := (SELECT max(n) FROM staging); BEGIN
+             WHILE lo <= hi LOOP
+               PERFORM stripe.ingest_event(body) FROM staging WHERE n BETWEEN lo AND lo + 1999 ORDER BY n;
+               COMMIT; lo := lo + 2000;
+             END LOOP; END \$\$" >"$WORK/backfill.out" 2>"$WORK/backfill.err"; then
+    echo "    backfill of $N_EVENTS events from a staging table, 2,000 per transaction, in $((SECONDS - t0)) s:" \
+         "$(q main backfill -c "SELECT count(*) FROM stripe.events") events logged"
     fingerprint main backfill >"$WORK/backfill.fp" || return 1
-    compare_fp "one-transaction backfill" "$WORK/backfill.fp" "serial in-order" "$WORK/ref.fp" >"$WORK/backfill.cmp" || ok=1
+    compare_fp "batched backfill" "$WORK/backfill.fp" "serial in-order" "$WORK/ref.fp" >"$WORK/backfill.cmp" || ok=1
     sed 's/: [0-9]* relations equal (.*/: equal/' "$WORK/backfill.cmp"
   else
-    ok=1; echo "    backfill of $N_EVENTS events in one transaction failed: $(grep -E 'ERROR|HINT' "$WORK/backfill.err" | head -2 | paste -sd' ' -)"
+    ok=1; echo "    batched backfill failed: $(grep -E 'ERROR|HINT' "$WORK/backfill.err" | head -2 | paste -sd' ' -)"
   fi
   q main postgres -c "DROP DATABASE backfill"
   local dl; dl=$(grep -c 'deadlock detected' "${CL_DIR[main]}/log")

@@ -42,4 +42,4 @@ test:
 demo:
 	./demo/run.sh
 bench:
-	./bench/run.sh
+	./bench/run.sh $(BENCH_ARGS)

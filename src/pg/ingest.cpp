@@ -21,6 +21,7 @@ extern "C" {
 #include "funcapi.h"
 #include "common/hashfn.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
 #include "utils/syscache.h"
@@ -127,12 +128,58 @@ int32 lock_namespace(const char *table) {
     return static_cast<int32>(hash_bytes(reinterpret_cast<const unsigned char *>(table), static_cast<int>(strlen(table))));
 }
 
+const std::string *text_col(const pgstripe::Row &row, const char *name) {
+    for (const auto &c : row.cols)
+        if (!c.value.null && c.value.type == ColType::Text && std::strcmp(c.name, name) == 0) return &c.value.s;
+    return nullptr;
+}
+
 // Holds, until the end of the transaction, the lock that serializes every change of one object.
 // Taken before the object's statement runs, so that statement's snapshot sees the latest
 // committed state of the row (see src/sql/25_aggregates.sql).
 void lock_object(int32 ns, const std::string &id) {
     int32 key = static_cast<int32>(hash_bytes(reinterpret_cast<const unsigned char *>(id.data()), static_cast<int>(id.size())));
     pg_call([&] { DirectFunctionCall2(pg_advisory_xact_lock_int4, Int32GetDatum(ns), Int32GetDatum(key)); });
+}
+
+// Object locks last until commit, so one transaction that ingests a whole backfill would need a
+// lock per object and exhaust the shared lock table. Every ingesting transaction therefore also
+// holds one "ingest" lock: shared normally; after kMaxObjectLocks object locks the transaction
+// takes it exclusively instead -- it then waits for the other ingest transactions to finish,
+// runs alone, and needs no more object locks (nobody else can change an object under it).
+constexpr int kMaxObjectLocks = 1000;
+struct TxLocks {
+    LocalTransactionId lxid = InvalidLocalTransactionId;
+    int object_locks = 0;
+    bool exclusive = false;
+};
+TxLocks tx_locks;
+
+// Takes the locks an event's objects need before the event is logged (see apply()).
+void lock_event_objects(const pgstripe::Event &ev, const std::vector<int32> &namespaces) {
+    const int32 ingest_ns = lock_namespace("stripe.ingest");
+    if (tx_locks.lxid != MyProc->lxid) {
+        tx_locks = TxLocks{};
+        tx_locks.lxid = MyProc->lxid;
+        pg_call([&] { DirectFunctionCall2(pg_advisory_xact_lock_shared_int4, Int32GetDatum(ingest_ns), Int32GetDatum(0)); });
+    }
+    if (tx_locks.exclusive) return;
+    if (tx_locks.object_locks + 2 * static_cast<int>(ev.rows.size()) > kMaxObjectLocks) {
+        pg_call([&] { DirectFunctionCall2(pg_advisory_xact_lock_int4, Int32GetDatum(ingest_ns), Int32GetDatum(0)); });
+        tx_locks.exclusive = true;
+        return;
+    }
+    for (size_t i = 0; i < ev.rows.size(); i++) {
+        const pgstripe::Row &row = ev.rows[i];
+        // Lock order, the same in every session: a refund's charge, then the object itself.
+        if (row.kind == ObjectKind::Refund)
+            if (const std::string *charge = text_col(row, "charge")) {
+                lock_object(lock_namespace("charges"), *charge);
+                tx_locks.object_locks++;
+            }
+        lock_object(namespaces[i], *text_col(row, "id"));
+        tx_locks.object_locks++;
+    }
 }
 
 // The aggregate shard of this session: a number in 0..63 no other live session holds (a
@@ -151,12 +198,6 @@ int16 session_shard() {
     }
     if (shard < 0) shard = static_cast<int16>(MyProcPid % 64);
     return shard;
-}
-
-const std::string *text_col(const pgstripe::Row &row, const char *name) {
-    for (const auto &c : row.cols)
-        if (!c.value.null && c.value.type == ColType::Text && std::strcmp(c.name, name) == 0) return &c.value.s;
-    return nullptr;
 }
 
 Datum text_datum(const std::string &s);
@@ -344,12 +385,9 @@ Outcome apply(const pgstripe::Event &ev, std::string_view body, const char *endp
         // (replay in seq order) decides ties of equal `created` as live ingest did. A replay
         // takes none: stripe.rebuild() holds every table exclusively, and one lock per object
         // of the whole log would exhaust the lock table (max_locks_per_transaction).
-        for (const auto &row : ev.rows) {
-            // Lock order, the same in every session: a refund's charge, then the object itself.
-            if (row.kind == ObjectKind::Refund)
-                if (const std::string *charge = text_col(row, "charge")) lock_object(lock_namespace("charges"), *charge);
-            lock_object(shape_for(row).lock_key, *text_col(row, "id"));
-        }
+        std::vector<int32> namespaces;
+        for (const auto &row : ev.rows) namespaces.push_back(shape_for(row).lock_key);
+        lock_event_objects(ev, namespaces);
         Datum args[10];
         char nulls[10];
         std::memset(nulls, ' ', sizeof nulls);

@@ -21,6 +21,7 @@ extern "C" {
 #include "funcapi.h"
 #include "common/hashfn.h"
 #include "miscadmin.h"
+#include "access/xact.h"
 #include "storage/proc.h"
 #include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
@@ -149,7 +150,10 @@ void lock_object(int32 ns, const std::string &id) {
 // runs alone, and needs no more object locks (nobody else can change an object under it).
 constexpr int kMaxObjectLocks = 1000;
 struct TxLocks {
+    // Keyed on the subtransaction too: the locks of a subtransaction that rolls back (a
+    // savepoint) are released with it, so a new one starts counting and locking afresh.
     LocalTransactionId lxid = InvalidLocalTransactionId;
+    SubTransactionId subxid = InvalidSubTransactionId;
     int object_locks = 0;
     bool exclusive = false;
 };
@@ -158,9 +162,10 @@ TxLocks tx_locks;
 // Takes the locks an event's objects need before the event is logged (see apply()).
 void lock_event_objects(const pgstripe::Event &ev, const std::vector<int32> &namespaces) {
     const int32 ingest_ns = lock_namespace("stripe.ingest");
-    if (tx_locks.lxid != MyProc->lxid) {
+    if (tx_locks.lxid != MyProc->lxid || tx_locks.subxid != GetCurrentSubTransactionId()) {
         tx_locks = TxLocks{};
         tx_locks.lxid = MyProc->lxid;
+        tx_locks.subxid = GetCurrentSubTransactionId();
         pg_call([&] { DirectFunctionCall2(pg_advisory_xact_lock_shared_int4, Int32GetDatum(ingest_ns), Int32GetDatum(0)); });
     }
     if (tx_locks.exclusive) return;

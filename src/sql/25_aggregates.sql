@@ -147,14 +147,17 @@ LANGUAGE sql AS $$
       total_spent = t.total_spent + EXCLUDED.total_spent, refunded = t.refunded + EXCLUDED.refunded,
       first_payment_at = least(t.first_payment_at, EXCLUDED.first_payment_at),
       last_payment_at = greatest(t.last_payment_at, EXCLUDED.last_payment_at))
-  -- applied, and the customer/currency a succeeded payment left (the caller then recomputes that
-  -- customer's first/last payment with stripe._recompute_customer_span; rare: succeeded is terminal).
+  -- applied, and the customer/currency a succeeded payment left or moved within (its created
+  -- changed: the sums above do not move, least/greatest cannot move inward); the caller then
+  -- recomputes that customer's first/last payment with stripe._recompute_customer_span (rare:
+  -- succeeded is terminal and Stripe never changes a charge's created).
   SELECT EXISTS (SELECT FROM up), o.account, o.livemode, o.customer, o.currency
     FROM (SELECT) one
     LEFT JOIN old o ON o.status = 'succeeded' AND o.customer IS NOT NULL
                    AND EXISTS (SELECT FROM up u WHERE u.status IS DISTINCT FROM 'succeeded'
                                   OR (o.account, o.livemode, o.customer, o.currency)
-                                     IS DISTINCT FROM (u.account, u.livemode, u.customer, u.currency))
+                                     IS DISTINCT FROM (u.account, u.livemode, u.customer, u.currency)
+                                  OR u.created IS DISTINCT FROM o.created)
 $$;
 
 -------------------------------------------------------------------------------

@@ -62,7 +62,10 @@ SELECT t.name, pg_temp.try(t.body) AS result FROM (VALUES
   ('lone surrogate',        pg_temp.wrap('{"id":"ch_ok","object":"charge","description":"\ud800"}')),
   ('deep nesting 300000',   repeat('[', 300000) || repeat(']', 300000)),
   ('deep object nesting',   pg_temp.wrap(repeat('{"a":', 100000) || '1' || repeat('}', 100000))),
-  ('control char',          pg_temp.wrap(E'{"id":"ch_ok","object":"charge","description":"a\tb"}'))
+  ('control char',          pg_temp.wrap(E'{"id":"ch_ok","object":"charge","description":"a\tb"}')),
+  ('id too long for an id',  pg_temp.wrap('{"id":"' || repeat('c', 3000) || '","object":"charge"}')),
+  ('event id too long',      pg_temp.wrap('{"id":"ch_ok","object":"charge"}', '"id":"' || repeat('e', 3000) || '","type":"charge.updated","created":1,"livemode":false')),
+  ('amount beyond 10^15',    pg_temp.wrap('{"id":"ch_ok","object":"charge","amount":9223372036854775807}'))
 ) AS t(name, body);
 
 -- Oversized: refused before parsing (stripe.max_payload_bytes, default 1 MB).

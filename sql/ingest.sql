@@ -124,6 +124,9 @@ SELECT r.reason FROM stripe.ingest(NULL::text, NULL, 'shop') r;
 SELECT r.* FROM b, stripe.ingest('{"id":"evt_nodata","type":"x","created":1}',
   pg_temp.sig('{"id":"evt_nodata","type":"x","created":1}', 'whsec_three', b.now), 'shop') r;
 SELECT r.* FROM b, stripe.ingest('not json', pg_temp.sig('not json', 'whsec_three', b.now), 'shop') r;
+-- A caller that sends the secret itself as the header: rejected, and not stored.
+SELECT r.reason FROM stripe.ingest('{"id":"evt_leak"}', 'whsec_three', 'shop') r;
+SELECT sig_header FROM stripe.rejected_deliveries WHERE body_prefix = '{"id":"evt_leak"}';
 SELECT endpoint, reason, sqlstate, message, regexp_replace(detail, 'signed \d+ seconds', 'signed N seconds') AS detail, body_size, body_prefix
   FROM stripe.rejected_deliveries ORDER BY id;
 SELECT count(*) AS rows_mentioning_a_secret FROM stripe.rejected_deliveries r

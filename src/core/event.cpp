@@ -7,6 +7,14 @@ namespace pgstripe {
 
 namespace {
 
+// Bounds on what a valid Stripe object can hold, so that nothing an event carries can break a
+// later write: ids and codes are indexed (a btree entry must stay far below 2.7 KB) and amounts
+// are summed in bigint aggregates. Stripe's own ids are < 100 bytes and its largest amounts
+// are 8 digits (12 for a few currencies).
+constexpr size_t kMaxIdBytes = 255;
+constexpr size_t kMaxTextBytes = 512;
+constexpr int64_t kMaxAmount = 1000000000000000LL;  // 10^15 minor units
+
 // How a field is read from the JSON object.
 enum class Src : uint8_t {
     Text,      // string or null
@@ -204,6 +212,7 @@ struct Extractor {
             case Src::Text:
                 if (node.kind != JsonKind::String) return bad(where, "must be a string");
                 v->s = doc.string_value(n);
+                if (v->s.size() > kMaxTextBytes) return bad(where, "is too long");
                 break;
             case Src::Currency: {
                 if (node.kind != JsonKind::String) return bad(where, "must be a string");
@@ -226,8 +235,13 @@ struct Extractor {
                 } else {
                     return bad(where, "must be an id or an object with an id");
                 }
+                if (v->s.size() > kMaxIdBytes) return bad(where, "is too long for an id");
                 break;
             case Src::Int:
+                if (node.kind != JsonKind::Number || !json_int(node.text, &v->i))
+                    return bad(where, "must be an integer");
+                if (v->i > kMaxAmount || v->i < -kMaxAmount) return bad(where, "is out of range");
+                break;
             case Src::Time:
                 if (node.kind != JsonKind::Number || !json_int(node.text, &v->i))
                     return bad(where, "must be an integer");
@@ -254,6 +268,7 @@ struct Extractor {
         Value v;
         v.null = false;
         v.s = doc.string_value(id);
+        if (v.s.size() > kMaxIdBytes) return bad(prefix + "id", "is too long for an id");
         r.cols.push_back({"id", v});
         Value created;
         static const Field kCreated{"created", "created", Src::Time};
@@ -346,12 +361,12 @@ EventError extract_event(std::string_view body, JsonDoc &doc, Event *ev, std::st
         *error = "thin events (object v2.core.event) carry no object state";
         return EventError::ThinEvent;
     }
-    if (!get_string(doc, doc.member(root, "id"), &ev->id) || ev->id.empty()) {
-        *error = "field id must be a non-empty string";
+    if (!get_string(doc, doc.member(root, "id"), &ev->id) || ev->id.empty() || ev->id.size() > kMaxIdBytes) {
+        *error = "field id must be a non-empty string of at most 255 bytes";
         return EventError::InvalidEvent;
     }
-    if (!get_string(doc, doc.member(root, "type"), &ev->type) || ev->type.empty()) {
-        *error = "field type must be a non-empty string";
+    if (!get_string(doc, doc.member(root, "type"), &ev->type) || ev->type.empty() || ev->type.size() > kMaxIdBytes) {
+        *error = "field type must be a non-empty string of at most 255 bytes";
         return EventError::InvalidEvent;
     }
     uint32_t created = doc.member(root, "created");
@@ -374,16 +389,16 @@ EventError extract_event(std::string_view body, JsonDoc &doc, Event *ev, std::st
     ev->livemode = doc.node(live).kind == JsonKind::True;
     uint32_t acct = doc.member(root, "account");
     if (acct && doc.node(acct).kind != JsonKind::Null) {
-        if (!get_string(doc, acct, &ev->account)) {
-            *error = "field account must be a string";
+        if (!get_string(doc, acct, &ev->account) || ev->account.size() > kMaxIdBytes) {
+            *error = "field account must be a string of at most 255 bytes";
             return EventError::InvalidEvent;
         }
         ev->has_account = true;
     }
     uint32_t apiv = doc.member(root, "api_version");
     if (apiv && doc.node(apiv).kind != JsonKind::Null) {
-        if (!get_string(doc, apiv, &ev->api_version)) {
-            *error = "field api_version must be a string";
+        if (!get_string(doc, apiv, &ev->api_version) || ev->api_version.size() > kMaxIdBytes) {
+            *error = "field api_version must be a string of at most 255 bytes";
             return EventError::InvalidEvent;
         }
         ev->has_api_version = true;
@@ -394,6 +409,10 @@ EventError extract_event(std::string_view body, JsonDoc &doc, Event *ev, std::st
 
     get_string(doc, doc.member(obj, "object"), &ev->object_type);
     get_string(doc, doc.member(obj, "id"), &ev->object_id);
+    if (ev->object_type.size() > kMaxIdBytes || ev->object_id.size() > kMaxIdBytes) {
+        *error = "field data.object.object or data.object.id is too long";
+        return EventError::InvalidEvent;
+    }
 
     ObjectKind kind;
     if (!kind_of_object(ev->object_type, &kind)) return EventError::None;  // logged, no object state

@@ -588,6 +588,14 @@ PGS_FUNCTION(pg_stripe_ingest) {
     std::vector<std::string_view> views(secrets.begin(), secrets.end());
     TimestampTz now = GetCurrentTransactionStartTimestamp();
     pgstripe::VerifyResult v = pgstripe::verify(body, header, views, tolerance, pgs::unix_seconds_floor(now));
+    // A caller that sends the secret itself (as the header, or in the body) must not find it
+    // stored in stripe.rejected_deliveries: what is recorded of such a delivery is redacted.
+    std::string_view recorded_header = header, recorded_body = body;
+    for (const auto &sec : secrets) {
+        if (pgstripe::is_blank(sec)) continue;
+        if (header.find(sec) != std::string_view::npos) recorded_header = "[redacted: contains the endpoint's secret]";
+        if (body.find(sec) != std::string_view::npos) recorded_body = "[redacted: contains the endpoint's secret]";
+    }
     for (auto &s : secrets) OPENSSL_cleanse(s.data(), s.size());
     if (v.verdict != pgstripe::Verdict::Ok) {
         std::string detail;
@@ -599,17 +607,17 @@ PGS_FUNCTION(pg_stripe_ingest) {
         if (v.verdict == pgstripe::Verdict::Mismatch)
             detail = detail.empty() ? "Wrong secret for this endpoint, or the body was modified (re-serialized JSON?)."
                                     : detail;
-        return rejected(fcinfo, endpoint, header, body, pgstripe::verdict_reason(v.verdict), pgs::sqlstate_of(v.verdict),
+        return rejected(fcinfo, endpoint, recorded_header, recorded_body, pgstripe::verdict_reason(v.verdict), pgs::sqlstate_of(v.verdict),
                         pgstripe::verdict_message(v.verdict), detail);
     }
     pgstripe::Event ev;
     std::string error;
     if (pgstripe::EventError e = pgstripe::extract_event(body, doc, &ev, &error); e != pgstripe::EventError::None) {
         Invalid why = classify(e);
-        return rejected(fcinfo, endpoint, header, body, why.reason, why.code, why.message, error);
+        return rejected(fcinfo, endpoint, recorded_header, recorded_body, why.reason, why.code, why.message, error);
     }
     if (!times_in_range(ev, &error))
-        return rejected(fcinfo, endpoint, header, body, "invalid_event", pgs::ST_INVALID_EVENT, "invalid event", error);
+        return rejected(fcinfo, endpoint, recorded_header, recorded_body, "invalid_event", pgs::ST_INVALID_EVENT, "invalid event", error);
     Outcome o = apply(ev, body, endpoint, true);
     spi_finish();
     return make_result(fcinfo, o == Outcome::Accepted ? "accepted" : "duplicate", &ev.id, &ev.type, nullptr, 0);

@@ -172,3 +172,24 @@ TEST(Event, Currencies) {
     EXPECT_EQ(pgstripe::currency_exponent("usd"), 2);
     EXPECT_EQ(pgstripe::currency_exponent("zzz"), 2);
 }
+
+TEST(Event, Bounds) {
+    Event ev;
+    std::string err;
+    std::string long_id(256, 'x');
+    auto body = [](json obj, json extra = json::object()) { return event("charge.updated", obj, extra).dump(); };
+    // Ids, codes and amounts that a later write could not store or sum are refused up front.
+    EXPECT_EQ(extract(body({{"id", long_id}, {"object", "charge"}}), &ev, &err), EventError::InvalidEvent);
+    EXPECT_EQ(extract(body({{"id", "ch"}, {"object", "charge"}, {"customer", long_id}}), &ev, &err), EventError::InvalidEvent);
+    EXPECT_EQ(extract(body({{"id", "ch"}, {"object", "charge"}, {"failure_code", std::string(513, 'c')}}), &ev, &err),
+              EventError::InvalidEvent);
+    EXPECT_EQ(extract(body({{"id", "ch"}, {"object", "charge"}, {"amount", 9000000000000000000LL}}), &ev, &err),
+              EventError::InvalidEvent);
+    EXPECT_EQ(extract(body({{"id", "ch"}, {"object", "charge"}}, {{"id", long_id}}), &ev, &err), EventError::InvalidEvent);
+    EXPECT_EQ(extract(body({{"id", "ch"}, {"object", "charge"}}, {{"account", long_id}}), &ev, &err), EventError::InvalidEvent);
+    EXPECT_EQ(extract(body({{"id", long_id}, {"object", "thing"}}), &ev, &err), EventError::InvalidEvent);
+    // At the bounds: fine.
+    EXPECT_EQ(extract(body({{"id", std::string(255, 'x')}, {"object", "charge"}, {"amount", 1000000000000000LL}}), &ev, &err),
+              EventError::None)
+        << err;
+}

@@ -9,7 +9,7 @@ PG_OBJS     = src/pg/guard.o src/pg/module.o src/pg/verify.o src/pg/ingest.o
 OBJS        = $(CORE_OBJS) $(PG_OBJS)
 
 # The install script is assembled from src/sql/*.sql (one file per kind of object, in name order)
-# so each part reads as a reviewable schema; upgrade scripts live in sql/upgrade/ as shipped.
+# so each part reads as a reviewable schema; upgrade scripts live in upgrade/ as shipped.
 SQL_PARTS   = $(sort $(wildcard src/sql/*.sql))
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 DATA        = $(wildcard upgrade/$(EXTENSION)--*--*.sql)

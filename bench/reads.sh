@@ -13,8 +13,8 @@
 #
 # Timed server side (bench.time_query: every row of the result formed, none sent to the client;
 # warm caches): one warm-up run, then the median of BENCH_REPEAT runs, or a single run when one
-# takes over a second; a run over BENCH_READS_TIMEOUT seconds (default 30) is cancelled and
-# reported as "> ..." (and its target as missed):
+# takes over a second; a run over BENCH_READS_TIMEOUT seconds (default 10: 200x the target) is
+# cancelled and reported as "> ..." (and its target as missed):
 #   payments_daily  SELECT * FROM stripe.payments_daily WHERE day BETWEEN <last day - 89> AND <last day>
 #   customer_rfm    SELECT * FROM stripe.customer_rfm(<the day after the last day>)
 #   cohort_retention SELECT * FROM stripe.cohort_retention
@@ -22,7 +22,8 @@
 #   payments_range  SELECT * FROM stripe.payments('day', <from>, <to>): the same rows as payments_daily,
 #                   through the function the report uses (a range of the aggregate index); no target
 # and their naive counterparts (bench/sql/naive_reads.sql) over naive.events (the log as jsonb),
-# run once per size (three times, median, at the smallest size), up to BENCH_READS_NAIVE_MAX
+# run once per size (up to three times, median, at the smallest size; cancelled after
+# BENCH_READS_NAIVE_TIMEOUT seconds, default 60), up to BENCH_READS_NAIVE_MAX
 # events (the naive report up to BENCH_READS_NAIVE_REPORT_MAX, default the smallest size: it
 # is the other naive queries composed). At the smallest size the naive rows are checked equal to
 # pg_stripe's.
@@ -43,7 +44,8 @@ LS=${BENCH_READS_SESSIONS:-2}
 BATCH=${BENCH_READS_BATCH:-500}
 NAIVE_MAX=${BENCH_READS_NAIVE_MAX:-1000000}
 REPEAT=${BENCH_REPEAT:-5}
-TIMEOUT=${BENCH_READS_TIMEOUT:-30}
+TIMEOUT=${BENCH_READS_TIMEOUT:-10}
+NAIVE_TIMEOUT=${BENCH_READS_NAIVE_TIMEOUT:-60}
 first_of() { echo "$1"; }
 NAIVE_REPORT_MAX=${BENCH_READS_NAIVE_REPORT_MAX:-$(first_of $SIZES)}
 DB=reads
@@ -120,12 +122,19 @@ SQL
   [ $ok = 1 ] || die "loading seeds $first..$last failed"
 }
 
-# time_q QUERY: "ms rows" of one server-side run (bench.time_query), or failure on timeout.
+# time_q QUERY TIMEOUT_SECONDS RUNS FIRST: one session runs QUERY up to RUNS times
+# (bench.time_query, server side), stopping after a run over a second from run FIRST on; prints "RUN i ms rows" per run. Fails when a
+# run was cancelled (statement_timeout).
 time_q() {
-  val -d "$DB" -F ' ' -c "SET max_parallel_workers_per_gather = 0" -c "SET jit = off" \
-      -c "SET statement_timeout = '${TIMEOUT}s'" -c "SELECT ms, nrows FROM bench.time_query(\$q\$$1\$q\$)" 2>/dev/null \
-    | tail -1
-  [ "${PIPESTATUS[0]}" = 0 ]
+  local i
+  {
+    echo "SET max_parallel_workers_per_gather = 0; SET jit = off; SET statement_timeout = '${2}s';"
+    for ((i = 0; i < $3; i++)); do
+      echo "SELECT ms, nrows, ms > 1000 AS slow FROM bench.time_query(\$q\$$1\$q\$) \\gset"
+      echo "\\echo RUN $i :ms :nrows"
+      [ "$i" -lt "$4" ] || echo "\\if :slow \\q \\endif"
+    done
+  } | psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" 2>/dev/null
 }
 
 declare -A MS MS_TIMEOUT
@@ -190,24 +199,27 @@ for size in $SIZES; do
       [ $do_naive = 1 ] || continue
       [ "$q" != naive_report ] || [ "$size" -le "$NAIVE_REPORT_MAX" ] || continue
     fi
-    # One warm-up run; then REPEAT runs (median), or a single one when a run takes over a second;
-    # a run over BENCH_READS_TIMEOUT seconds is cancelled and reported as such.
-    ms_list=""; nrows=""; timed_out=0
-    for ((i = 0; i <= REPEAT; i++)); do
-      if ! out=$(time_q "${Q[$q]}"); then timed_out=1; break; fi
-      read -r ms nrows <<< "$out"
-      if [ $i -gt 0 ] || [ $naive = 1 ]; then ms_list+="$ms "; fi
-      if [ $naive = 1 ] && { [ -n "$first_size" ] || [ "$(wc -w <<< "$ms_list")" -ge 3 ]; }; then break; fi
-      if [ $i -ge 1 ] && awk -v m="$ms" 'BEGIN { exit !(m > 1000) }'; then break; fi
-    done
-    if [ $timed_out = 1 ]; then
-      MS[$q,$size]=$((TIMEOUT * 1000)); MS_TIMEOUT[$q,$size]=1
-      emit "$q @ $size" "> $((TIMEOUT * 1000))" "ms" "cancelled after BENCH_READS_TIMEOUT = $TIMEOUT s"
+    # One session: a first run (the cost in a new session: caches and plans cold), then the median
+    # of REPEAT runs, or a single one when a run takes over a second. Naive: no warm-up.
+    limit=$([ $naive = 1 ] && echo "$NAIVE_TIMEOUT" || echo "$TIMEOUT")
+    if [ $naive = 1 ]; then runs=$([ -z "$first_size" ] && echo 3 || echo 1); else runs=$((REPEAT + 1)); fi
+    timed_out=0
+    out=$(time_q "${Q[$q]}" "$limit" "$runs" "$((1 - naive))") || timed_out=1
+    first_ms=$(awk '$2 == 0 { print $3 }' <<< "$out")
+    nrows=$(awk '$1 == "RUN" { n = $4 } END { print n }' <<< "$out")
+    if [ $naive = 1 ]; then
+      ms_list=$(awk '$1 == "RUN" { print $3 }' <<< "$out")
+    else
+      ms_list=$(awk '$1 == "RUN" && $2 > 0 { print $3 }' <<< "$out")
+    fi
+    if [ $timed_out = 1 ] && [ -z "$ms_list" ]; then
+      MS[$q,$size]=$((limit * 1000)); MS_TIMEOUT[$q,$size]=1
+      emit "$q @ $size" "> $((limit * 1000))" "ms" "cancelled after $limit s (BENCH_READS_$([ $naive = 1 ] && echo NAIVE_)TIMEOUT)${first_ms:+; first run in a new session $(fmt1 "$first_ms") ms}"
       continue
     fi
-    read -r med mn runs <<< "$(tr ' ' '\n' <<< "$ms_list" | sort -g | awk 'NF { a[++n] = $1 } END { m = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2; print m, a[1], n }')"
+    read -r med mn runs <<< "$(sort -g <<< "$ms_list" | awk 'NF { a[++n] = $1 } END { m = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2; print m, a[1], n }')"
     MS[$q,$size]=$med
-    emit "$q @ $size" "$(fmt1 "$med")" "ms" "$nrows rows; $([ "$runs" = 1 ] && echo "one run" || echo "median of $runs, min $(fmt1 "$mn")")"
+    emit "$q @ $size" "$(fmt1 "$med")" "ms" "$nrows rows; $([ "$runs" = 1 ] && echo "one run" || echo "median of $runs, min $(fmt1 "$mn")")$([ $naive = 0 ] && echo "; first run in a new session $(fmt1 "$first_ms") ms")"
   done
   emit "state @ $size" "$events" "events" "$sizes_note"
   for q in payments_daily customer_rfm cohort_retention report; do

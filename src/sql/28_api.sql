@@ -68,7 +68,9 @@ SELECT e.name, e.tolerance, e.created_at, e.rotated_at,
 COMMENT ON VIEW stripe.endpoint_status IS 'Endpoints without their secrets: tolerance, rotation state.';
 
 -- Internal: the usable secrets of an endpoint, for the C ingest path only (not granted).
-CREATE FUNCTION stripe._endpoint_secrets(p_name text, OUT secrets text[], OUT tolerance integer)
+-- RETURNS TABLE, so that the planner inlines it into the ingest path's prepared query (a
+-- scalar SQL function would be planned again at every call).
+CREATE FUNCTION stripe._endpoint_secrets(p_name text) RETURNS TABLE (secrets text[], tolerance integer)
 LANGUAGE sql STABLE AS $$
   SELECT ARRAY[e.secret] || CASE WHEN e.previous_expires_at > now() THEN ARRAY[e.previous_secret] ELSE '{}'::text[] END,
          e.tolerance

@@ -219,18 +219,28 @@ $$;
 -- payment in that currency (customer_stats.first_payment_at) that week, `returning` had paid
 -- before. The row with week NULL is the whole period (new = first payment in the period);
 -- `guest_payments` are succeeded charges without a customer.
+-- (enable_nestloop off: the planner cannot estimate the period's rows through
+-- `account IS NOT DISTINCT FROM` and would loop over thousands of CTE rows per row.)
 CREATE FUNCTION stripe._report_customers(p_from date, p_to date, p_account text, p_livemode boolean, p_currency text)
 RETURNS TABLE (week date, customers bigint, new_customers bigint, returning_customers bigint, guest_payments bigint)
-LANGUAGE sql STABLE AS $$
-  WITH pay AS (
-    SELECT c.customer, date_trunc('week', c.created AT TIME ZONE stripe.reporting_timezone())::date AS week,
-           s.first_payment_at
+LANGUAGE sql STABLE SET enable_nestloop = off AS $$
+  -- The period's payments first (index on created), then the first payment of just those
+  -- customers, joined on customer alone (a join on `account IS NOT DISTINCT FROM` cannot hash
+  -- and made this quadratic in the number of customers).
+  WITH period AS MATERIALIZED (
+    SELECT c.customer, date_trunc('week', c.created AT TIME ZONE stripe.reporting_timezone())::date AS week
       FROM stripe.charges c
-      LEFT JOIN stripe.customer_stats s ON s.customer = c.customer AND s.account IS NOT DISTINCT FROM c.account
-                                       AND s.livemode = c.livemode AND s.currency = c.currency
      WHERE c.account IS NOT DISTINCT FROM p_account AND c.livemode = p_livemode AND c.currency = p_currency
        AND c.status = 'succeeded'
-       AND c.created >= stripe._period_start(p_from) AND c.created < stripe._period_start(p_to + 1))
+       AND c.created >= stripe._period_start(p_from) AND c.created < stripe._period_start(p_to + 1)),
+  firsts AS MATERIALIZED (
+    SELECT t.customer, t.first_payment_at
+      FROM stripe.customer_totals t
+     WHERE t.account IS NOT DISTINCT FROM p_account AND t.livemode = p_livemode AND t.currency = p_currency
+       AND t.customer IN (SELECT customer FROM period)),
+  pay AS (
+    SELECT p.customer, p.week, f.first_payment_at
+      FROM period p LEFT JOIN firsts f ON f.customer = p.customer)
   SELECT w.week, count(DISTINCT w.customer),
          count(DISTINCT w.customer) FILTER (WHERE w.is_new),
          count(DISTINCT w.customer) FILTER (WHERE NOT w.is_new),

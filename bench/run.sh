@@ -7,7 +7,7 @@
 #   bench/run.sh [--sections verify,ingest,peer,concurrent,reads,memory] [--large]
 #                [--rows N] [--repeat N] [--no-install] [--destdir DIR]
 #
-# Sections (default: all, about 10 minutes on 2 cores):
+# Sections (default: all, 8-10 minutes on 2 cores):
 #   verify      stripe.verify_signature vs pgcrypto PL/pgSQL vs bare OpenSSL HMAC
 #   ingest      one session: stripe.ingest / ingest_event vs COPY and INSERT floors vs naive PL/pgSQL
 #   peer        @supabase/stripe-sync-engine (bench/peer/) vs pg_stripe, same signed events
@@ -15,7 +15,7 @@
 #   reads       dashboard queries at 100k and 1M events vs the same figures computed naively
 #   memory      backend peak RSS while one session ingests 200k events vs after 10k
 # --large: the larger run of BENCHMARKS.md (reads up to 10M events, memory over 1M events,
-# ingest/concurrent over 100k deliveries); a few hours on 2 cores, ~100 GB of disk.
+# ingest/concurrent over 100k deliveries); about an hour on 2 cores, ~45 GB of disk at its peak.
 #
 # --destdir DIR (BENCH_DESTDIR) installs with `make install DESTDIR=DIR` and points the throw-away
 # cluster at it (extension_destdir, a Debian patch), leaving the system-wide install untouched;

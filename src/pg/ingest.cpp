@@ -205,7 +205,7 @@ int16 session_shard() {
     return shard;
 }
 
-Datum text_datum(const std::string &s);
+Datum text_datum(std::string_view s);
 
 // The source text of the SQL function stripe.<name> (one overload), read from the catalog.
 std::string function_body(const char *name) {
@@ -294,16 +294,19 @@ bool times_in_range(const pgstripe::Event &ev, std::string *error) {
     return true;
 }
 
-Datum text_datum(const std::string &s) {
+// A text Datum of UTF-8 bytes, converted to the server encoding if it differs. Takes a view, so
+// the event body and the objects' data slices are copied once (into the Datum), not twice.
+Datum text_datum(std::string_view s) {
     const char *p = s.data();
     int len = static_cast<int>(s.size());
     return pg_call([&] {
         if (GetDatabaseEncoding() == PG_UTF8) return PointerGetDatum(cstring_to_text_with_len(p, len));
         char *server = pg_any_to_server(p, len, PG_UTF8);
+        // No conversion needed: pg_any_to_server returns the input, which is not NUL-terminated.
+        if (server == p) return PointerGetDatum(cstring_to_text_with_len(p, len));
         return PointerGetDatum(cstring_to_text(server));
     });
 }
-Datum text_datum(std::string_view s) { return text_datum(std::string(s)); }
 
 // Executes one object upsert; returns whether the row changed.
 // aggregates = false passes a NULL shard: the statement then changes the object only (replay).

@@ -5,6 +5,7 @@
 // backend. The state rules and aggregates live in SQL, where a DBA can read them.
 #include <openssl/crypto.h>
 
+#include "../core/charge_deltas.hpp"
 #include "../core/event.hpp"
 #include "../core/signature.hpp"
 #include "errors.hpp"
@@ -52,8 +53,15 @@ struct KindShape {
     int account = -1, livemode = -1, event_id = -1;
 };
 
+// Charges only: the aggregate upserts of a charge change (see stripe._apply_charges).
+struct ChargePlans {
+    SPIPlanPtr add_payments = nullptr, add_declines = nullptr, add_methods = nullptr, add_customer = nullptr;
+    SPIPlanPtr move_refunds = nullptr, recompute_span = nullptr;
+};
+
 struct Cache {
     Oid events_relid = InvalidOid;
+    ChargePlans charge;
     SPIPlanPtr insert_event = nullptr;
     SPIPlanPtr insert_rejected = nullptr;
     SPIPlanPtr endpoint_secrets = nullptr;
@@ -255,6 +263,21 @@ KindShape &shape_for(const pgstripe::Row &row) {
     std::string body = function_body(fn.c_str());
     Oid types[2] = {typid, INT2OID};
     SPIPlanPtr plan = prepare(body.c_str(), 2, types);
+    if (row.kind == ObjectKind::Charge) {
+        ChargePlans &cp = cache.charge;
+        Oid pay[8] = {TIMESTAMPTZOID, TEXTOID, BOOLOID, TEXTOID, INT2OID, INT8OID, INT8OID, INT8OID};
+        cp.add_payments = prepare(function_body("_add_payments").c_str(), 8, pay);
+        Oid dec[6] = {TEXTOID, BOOLOID, TEXTOID, TEXTOID, INT2OID, INT8OID};
+        cp.add_declines = prepare(function_body("_add_declines").c_str(), 6, dec);
+        Oid met[8] = {TEXTOID, BOOLOID, TEXTOID, TEXTOID, TEXTOID, INT2OID, INT8OID, INT8OID};
+        cp.add_methods = prepare(function_body("_add_methods").c_str(), 8, met);
+        Oid cus[8] = {TEXTOID, BOOLOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID};
+        cp.add_customer = prepare(function_body("_add_customer").c_str(), 8, cus);
+        Oid mov[2] = {TEXTOID, INT2OID};
+        cp.move_refunds = prepare(function_body("_move_refunds").c_str(), 2, mov);
+        Oid span[4] = {TEXTOID, BOOLOID, TEXTOID, TEXTOID};
+        cp.recompute_span = prepare("SELECT stripe._recompute_customer_span($1, $2, $3, $4)", 4, span);
+    }
     k.lock_key = lock_namespace(table);
     k.typid = typid;
     k.desc = desc;
@@ -308,6 +331,123 @@ Datum text_datum(std::string_view s) {
     });
 }
 
+// A stripe._charge_facts value copied out of SPI's tuple (plain data: it crosses pg_call).
+struct RawFacts {
+    bool present;
+    char *text[8];  // attributes kFactsText, in that order; NULL for SQL NULL
+    bool livemode, has_created, has_amount;
+    TimestampTz created;
+    int64 amount_captured;
+};
+// account, status, currency, customer, failure_code, outcome_reason, payment_method_type, card_brand
+constexpr int kFactsText[8] = {1, 4, 6, 7, 8, 9, 10, 11};
+
+struct ApplyResult {
+    bool applied, refunds_to_move;
+    RawFacts old_state, new_state;
+};
+
+// Inside pg_call only.
+void read_facts(HeapTuple tuple, TupleDesc desc, int col, RawFacts *f) {
+    bool isnull;
+    Datum d = SPI_getbinval(tuple, desc, col, &isnull);
+    *f = RawFacts{};
+    if (isnull) return;
+    f->present = true;
+    HeapTupleHeader h = DatumGetHeapTupleHeader(d);
+    for (int i = 0; i < 8; i++) {
+        Datum v = GetAttributeByNum(h, kFactsText[i], &isnull);
+        f->text[i] = isnull ? nullptr : TextDatumGetCString(v);
+    }
+    Datum v = GetAttributeByNum(h, 2, &isnull);
+    f->livemode = !isnull && DatumGetBool(v);
+    v = GetAttributeByNum(h, 3, &isnull);
+    f->has_created = !isnull;
+    if (!isnull) f->created = DatumGetTimestampTz(v);
+    v = GetAttributeByNum(h, 5, &isnull);
+    f->has_amount = !isnull;
+    if (!isnull) f->amount_captured = DatumGetInt64(v);
+}
+
+pgstripe::ChargeFacts to_facts(const RawFacts &r) {
+    auto opt = [](const char *p) { return p ? pgstripe::OptText(p) : std::nullopt; };
+    pgstripe::ChargeFacts f;
+    f.account = opt(r.text[0]);
+    f.status = opt(r.text[1]);
+    f.currency = opt(r.text[2]);
+    f.customer = opt(r.text[3]);
+    f.failure_code = opt(r.text[4]);
+    f.outcome_reason = opt(r.text[5]);
+    f.payment_method_type = opt(r.text[6]);
+    f.card_brand = opt(r.text[7]);
+    f.livemode = r.livemode;
+    if (r.has_created) f.created = r.created;
+    if (r.has_amount) f.amount_captured = r.amount_captured;
+    return f;
+}
+
+// Parameters of a prepared statement. Text read back from the database is already in the
+// server encoding: no conversion.
+struct Args {
+    Datum v[8] = {};
+    char n[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+    int k = 0;
+    void null() { n[k++] = 'n'; }
+    void text(const std::string &t) {
+        const char *p = t.data();
+        int len = static_cast<int>(t.size());
+        v[k++] = pg_call([&] { return PointerGetDatum(cstring_to_text_with_len(p, len)); });
+    }
+    void text(const pgstripe::OptText &t) { t ? text(*t) : null(); }
+    void boolean(bool b) { v[k++] = BoolGetDatum(b); }
+    void i16(int16 x) { v[k++] = Int16GetDatum(x); }
+    void i64(int64_t x) { v[k++] = Int64GetDatum(x); }
+    void time(std::optional<int64_t> t) { t ? void(v[k++] = TimestampTzGetDatum(*t)) : null(); }
+};
+
+void run_plan(SPIPlanPtr plan, const Args &a) {
+    pg_call([&] {
+        int rc = SPI_execute_plan(plan, const_cast<Datum *>(a.v), a.n, false, 0);
+        if (rc < 0) elog(ERROR, "stripe aggregate update failed: %s", SPI_result_code_string(rc));
+    });
+}
+
+// Moves the aggregates from a charge's old state to its new one (only the rows that change).
+void charge_aggregates(const pgstripe::ChargeFacts *old, const pgstripe::ChargeFacts &now, int16 shard) {
+    const pgstripe::ChargeDeltas d = pgstripe::charge_deltas(old, now);
+    const ChargePlans &cp = cache.charge;
+    for (const auto &x : d.payments) {
+        Args a;
+        a.time(x.created), a.text(x.account), a.boolean(x.livemode), a.text(x.currency), a.i16(shard);
+        a.i64(x.succeeded), a.i64(x.failed), a.i64(x.gross);
+        run_plan(cp.add_payments, a);
+    }
+    for (const auto &x : d.declines) {
+        Args a;
+        a.text(x.account), a.boolean(x.livemode), a.text(x.failure_code), a.text(x.outcome_reason), a.i16(shard);
+        a.i64(x.failed);
+        run_plan(cp.add_declines, a);
+    }
+    for (const auto &x : d.methods) {
+        Args a;
+        a.text(x.account), a.boolean(x.livemode), a.text(x.currency), a.text(x.payment_method_type);
+        a.text(x.card_brand), a.i16(shard), a.i64(x.succeeded), a.i64(x.gross);
+        run_plan(cp.add_methods, a);
+    }
+    for (const auto &x : d.customers) {
+        Args a;
+        a.text(x.account), a.boolean(x.livemode), a.text(x.customer), a.text(x.currency);
+        a.i64(x.payments), a.i64(x.failed), a.i64(x.spent), a.time(x.paid_at);
+        run_plan(cp.add_customer, a);
+    }
+    if (d.recompute_span) {
+        Args a;
+        a.text(d.recompute_span->account), a.boolean(d.recompute_span->livemode);
+        a.text(d.recompute_span->customer), a.text(d.recompute_span->currency);
+        run_plan(cp.recompute_span, a);
+    }
+}
+
 // Executes one object upsert; returns whether the row changed.
 // aggregates = false passes a NULL shard: the statement then changes the object only (replay).
 bool upsert_row(const pgstripe::Event &ev, const pgstripe::Row &row, Datum event_id, bool aggregates) {
@@ -345,7 +485,8 @@ bool upsert_row(const pgstripe::Event &ev, const pgstripe::Row &row, Datum event
     TupleDesc desc = k.desc;
     SPIPlanPtr plan = k.upsert;
     int16 shard = session_shard();
-    return pg_call([&] {
+    bool charge = row.kind == ObjectKind::Charge;
+    ApplyResult res = pg_call([&] {
         bool *isnull = static_cast<bool *>(palloc(sizeof(bool) * natts));
         for (int i = 0; i < natts; i++) isnull[i] = pn[i] != 0;
         HeapTuple tup = heap_form_tuple(desc, vals, isnull);
@@ -354,31 +495,41 @@ bool upsert_row(const pgstripe::Event &ev, const pgstripe::Row &row, Datum event
         int rc = SPI_execute_plan(plan, args, argnulls, false, 1);
         if ((rc != SPI_OK_SELECT && rc != SPI_OK_INSERT_RETURNING) || SPI_processed != 1)
             elog(ERROR, "stripe apply failed: %s", SPI_result_code_string(rc));
-        HeapTuple res = SPI_tuptable->vals[0];
+        HeapTuple out = SPI_tuptable->vals[0];
         TupleDesc rdesc = SPI_tuptable->tupdesc;
-        bool isnull_r;
-        Datum r = SPI_getbinval(res, rdesc, 1, &isnull_r);
-        bool applied = !isnull_r && DatumGetBool(r);
-        // stripe._apply_charges also names the customer/currency a succeeded payment left (rare):
-        // recompute that customer's first/last payment now that the charge is updated.
-        if (aggregates && rdesc->natts >= 5) {
-            bool null_customer;
-            SPI_getbinval(res, rdesc, 4, &null_customer);
-            if (!null_customer) {
-                Datum key[4];
-                char knulls[4];
-                for (int i = 0; i < 4; i++) {
-                    bool n;
-                    key[i] = SPI_getbinval(res, rdesc, i + 2, &n);
-                    knulls[i] = n ? 'n' : ' ';
-                }
-                Oid ktypes[4] = {TEXTOID, BOOLOID, TEXTOID, TEXTOID};
-                SPI_execute_with_args("SELECT stripe._recompute_customer_span($1, $2, $3, $4)", 4, ktypes, key,
-                                      knulls, false, 0);
+        ApplyResult r{};
+        bool null_applied;
+        Datum applied = SPI_getbinval(out, rdesc, 1, &null_applied);
+        r.applied = !null_applied && DatumGetBool(applied);
+        // stripe._apply_charges: (applied, old_state, new_state, refunds_to_move)
+        if (charge && r.applied) {
+            if (rdesc->natts != 4) elog(ERROR, "stripe._apply_charges returned an unexpected row");
+            read_facts(out, rdesc, 2, &r.old_state);
+            read_facts(out, rdesc, 3, &r.new_state);
+            bool n;
+            Datum move = SPI_getbinval(out, rdesc, 4, &n);
+            r.refunds_to_move = !n && DatumGetBool(move);
+        }
+        return r;
+    });
+    if (charge && res.applied) {
+        if (aggregates) {
+            pgstripe::ChargeFacts now = to_facts(res.new_state);
+            if (res.old_state.present) {
+                pgstripe::ChargeFacts old = to_facts(res.old_state);
+                charge_aggregates(&old, now, shard);
+            } else {
+                charge_aggregates(nullptr, now, shard);
             }
         }
-        return applied;
-    });
+        if (res.refunds_to_move) {
+            Args a;
+            a.text(*text_col(row, "id"));
+            if (aggregates) a.i16(shard); else a.null();
+            run_plan(cache.charge.move_refunds, a);
+        }
+    }
+    return res.applied;
 }
 
 enum class Outcome { Accepted, Duplicate };

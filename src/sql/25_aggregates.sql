@@ -53,12 +53,27 @@ $$;
 -- Charges: payments_* (succeeded, failed, captured volume), decline_reasons,
 -- payment_method_mix, customer_totals; and refunds that arrived before their charge join its
 -- customer.
+--
+-- A charge feeds four aggregates, so the all-in-one statement of the other objects would carry
+-- six data-modifying CTEs, and its executor start-up alone cost more than the rest of an event.
+-- For charges the statement below only applies the state and returns the facts the aggregates
+-- read, before and after; the C layer computes the deltas (src/core/charge_deltas.cpp) and runs
+-- only the small upserts that change something (stripe._add_* below), in the same transaction.
 -------------------------------------------------------------------------------
+CREATE TYPE stripe._charge_facts AS (
+    account text, livemode boolean, created timestamptz, status text, amount_captured bigint,
+    currency text, customer text, failure_code text, outcome_reason text, payment_method_type text,
+    card_brand text);
+COMMENT ON TYPE stripe._charge_facts IS 'The columns of a charge the aggregates read (internal).';
+
 CREATE FUNCTION stripe._apply_charges(r stripe.charges, p_shard smallint,
-    OUT applied boolean, OUT lost_account text, OUT lost_livemode boolean, OUT lost_customer text,
-    OUT lost_currency text)
+    OUT applied boolean, OUT old_state stripe._charge_facts, OUT new_state stripe._charge_facts,
+    OUT refunds_to_move boolean)
 LANGUAGE sql AS $$
-  WITH old AS (SELECT * FROM stripe.charges WHERE id = ($1).id),
+  WITH old AS (
+    SELECT ROW(account, livemode, created, status, amount_captured, currency, customer, failure_code,
+               outcome_reason, payment_method_type, card_brand)::stripe._charge_facts AS f
+      FROM stripe.charges WHERE id = ($1).id),
   up AS (
     INSERT INTO stripe.charges AS c SELECT ($1).*
     ON CONFLICT (id) DO UPDATE SET
@@ -76,88 +91,85 @@ LANGUAGE sql AS $$
       AND (EXCLUDED.event_created > c.event_created
            OR (coalesce(EXCLUDED.amount_refunded, 0) >= coalesce(c.amount_refunded, 0)
                AND coalesce(EXCLUDED.amount_captured, 0) >= coalesce(c.amount_captured, 0)))
-    RETURNING c.*),
-  -- The row's contribution: -1 x the old state (if the row changed), +1 x the new one.
-  contrib AS (
-    SELECT -1 AS sign, old.* FROM old WHERE EXISTS (SELECT FROM up)
-    UNION ALL
-    SELECT 1, up.* FROM up),
-  c AS (
-    SELECT sign, created, account, livemode, currency, customer, failure_code, outcome_reason,
-           payment_method_type, card_brand,
-           sign * (status = 'succeeded')::int AS succeeded,
-           sign * (status = 'failed')::int AS failed,
-           sign * CASE WHEN status = 'succeeded' THEN coalesce(amount_captured, 0) ELSE 0 END AS gross
-      FROM contrib),
-  payments AS (
-    INSERT INTO stripe.agg_payments AS a (bucket, account, livemode, currency, shard, succeeded, failed, gross)
-    SELECT stripe._bucket(created), account, livemode, currency, $2, sum(succeeded), sum(failed), sum(gross)
-      FROM c WHERE created IS NOT NULL AND currency IS NOT NULL AND $2 IS NOT NULL
-     GROUP BY 1, 2, 3, 4
-    HAVING (sum(succeeded), sum(failed), sum(gross)) <> (0, 0, 0)
-     ORDER BY 1, 2, 3, 4
-    ON CONFLICT (bucket, account, livemode, currency, shard) DO UPDATE SET
-      succeeded = a.succeeded + EXCLUDED.succeeded, failed = a.failed + EXCLUDED.failed,
-      gross = a.gross + EXCLUDED.gross),
-  declines AS (
-    INSERT INTO stripe.agg_declines AS a (account, livemode, failure_code, outcome_reason, shard, failed)
-    SELECT account, livemode, failure_code, outcome_reason, $2, sum(failed)
-      FROM c WHERE failed <> 0 AND $2 IS NOT NULL
-     GROUP BY 1, 2, 3, 4 HAVING sum(failed) <> 0
-     ORDER BY 1, 2, 3, 4
-    ON CONFLICT (account, livemode, failure_code, outcome_reason, shard) DO UPDATE SET
-      failed = a.failed + EXCLUDED.failed),
-  methods AS (
-    INSERT INTO stripe.agg_methods AS a (account, livemode, currency, payment_method_type, card_brand, shard,
-                                         succeeded, gross)
-    SELECT account, livemode, currency, payment_method_type, card_brand, $2, sum(succeeded), sum(gross)
-      FROM c WHERE succeeded <> 0 AND currency IS NOT NULL AND $2 IS NOT NULL
-     GROUP BY 1, 2, 3, 4, 5 HAVING (sum(succeeded), sum(gross)) <> (0, 0)
-     ORDER BY 1, 2, 3, 4, 5
-    ON CONFLICT (account, livemode, currency, payment_method_type, card_brand, shard) DO UPDATE SET
-      succeeded = a.succeeded + EXCLUDED.succeeded, gross = a.gross + EXCLUDED.gross),
-  -- Refunds known before this charge (or under another customer) follow its customer.
-  refunds_before AS (
+    RETURNING c.id, c.customer,
+              ROW(c.account, c.livemode, c.created, c.status, c.amount_captured, c.currency, c.customer,
+                  c.failure_code, c.outcome_reason, c.payment_method_type, c.card_brand)::stripe._charge_facts AS f)
+  -- Refunds known before this charge (or under another customer) must follow its customer:
+  -- stripe._move_refunds, run by the caller when this says so.
+  SELECT u.id IS NOT NULL, o.f, u.f,
+         u.id IS NOT NULL AND EXISTS (SELECT FROM stripe.refunds x
+                                       WHERE x.charge = u.id AND x.customer IS DISTINCT FROM u.customer)
+    FROM (SELECT) one LEFT JOIN up u ON true LEFT JOIN old o ON true
+$$;
+
+-- The aggregate deltas of a charge change, one row each (computed by src/core/charge_deltas.cpp).
+CREATE FUNCTION stripe._add_payments(p_created timestamptz, p_account text, p_livemode boolean, p_currency text,
+    p_shard smallint, p_succeeded bigint, p_failed bigint, p_gross bigint) RETURNS void
+LANGUAGE sql AS $$
+  INSERT INTO stripe.agg_payments AS a (bucket, account, livemode, currency, shard, succeeded, failed, gross)
+  VALUES (stripe._bucket($1), $2, $3, $4, $5, $6, $7, $8)
+  ON CONFLICT (bucket, account, livemode, currency, shard) DO UPDATE SET
+    succeeded = a.succeeded + EXCLUDED.succeeded, failed = a.failed + EXCLUDED.failed,
+    gross = a.gross + EXCLUDED.gross
+$$;
+
+CREATE FUNCTION stripe._add_declines(p_account text, p_livemode boolean, p_failure_code text,
+    p_outcome_reason text, p_shard smallint, p_failed bigint) RETURNS void
+LANGUAGE sql AS $$
+  INSERT INTO stripe.agg_declines AS a (account, livemode, failure_code, outcome_reason, shard, failed)
+  VALUES ($1, $2, $3, $4, $5, $6)
+  ON CONFLICT (account, livemode, failure_code, outcome_reason, shard) DO UPDATE SET
+    failed = a.failed + EXCLUDED.failed
+$$;
+
+CREATE FUNCTION stripe._add_methods(p_account text, p_livemode boolean, p_currency text,
+    p_payment_method_type text, p_card_brand text, p_shard smallint, p_succeeded bigint, p_gross bigint)
+RETURNS void LANGUAGE sql AS $$
+  INSERT INTO stripe.agg_methods AS a (account, livemode, currency, payment_method_type, card_brand, shard,
+                                       succeeded, gross)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+  ON CONFLICT (account, livemode, currency, payment_method_type, card_brand, shard) DO UPDATE SET
+    succeeded = a.succeeded + EXCLUDED.succeeded, gross = a.gross + EXCLUDED.gross
+$$;
+
+-- p_paid_at: the created of a succeeded payment added (NULL if none); first/last only move out.
+CREATE FUNCTION stripe._add_customer(p_account text, p_livemode boolean, p_customer text, p_currency text,
+    p_payments bigint, p_failed bigint, p_spent bigint, p_paid_at timestamptz) RETURNS void
+LANGUAGE sql AS $$
+  INSERT INTO stripe.customer_totals AS t (account, livemode, customer, currency, payments, failed_payments,
+                                           total_spent, first_payment_at, last_payment_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+  ON CONFLICT (account, livemode, customer, currency) DO UPDATE SET
+    payments = t.payments + EXCLUDED.payments, failed_payments = t.failed_payments + EXCLUDED.failed_payments,
+    total_spent = t.total_spent + EXCLUDED.total_spent,
+    first_payment_at = least(t.first_payment_at, EXCLUDED.first_payment_at),
+    last_payment_at = greatest(t.last_payment_at, EXCLUDED.last_payment_at)
+$$;
+
+-- Refunds of a charge filed under another customer (they arrived first, or the charge changed
+-- customer) follow the charge's customer now; their refunded amounts move with them in
+-- customer_totals (unless p_shard is NULL: replay, no aggregates).
+CREATE FUNCTION stripe._move_refunds(p_charge text, p_shard smallint) RETURNS bigint
+LANGUAGE sql AS $$
+  WITH ch AS (SELECT id, customer FROM stripe.charges WHERE id = $1),
+  before AS (
     SELECT f.id, f.customer, f.account, f.livemode, f.currency,
            CASE WHEN stripe.refund_counts(f.status, f.reason) THEN coalesce(f.amount, 0) ELSE 0 END AS refunded
-      FROM stripe.refunds f JOIN up ON f.charge = up.id
-     WHERE f.customer IS DISTINCT FROM up.customer),
+      FROM stripe.refunds f JOIN ch ON f.charge = ch.id
+     WHERE f.customer IS DISTINCT FROM ch.customer),
   moved AS (
-    UPDATE stripe.refunds f SET customer = up.customer FROM up, refunds_before b
-     WHERE f.id = b.id RETURNING f.id),
+    UPDATE stripe.refunds f SET customer = ch.customer FROM ch, before b WHERE f.id = b.id RETURNING f.id),
   customers AS (
-    INSERT INTO stripe.customer_totals AS t (account, livemode, customer, currency, payments, failed_payments,
-                                             total_spent, refunded, first_payment_at, last_payment_at)
-    SELECT account, livemode, customer, currency, sum(payments), sum(failed), sum(spent), sum(refunded),
-           min(paid_at), max(paid_at)
-      FROM (SELECT account, livemode, customer, currency, succeeded AS payments, failed, gross AS spent,
-                   0 AS refunded, CASE WHEN succeeded > 0 THEN created END AS paid_at
-              FROM c
-            UNION ALL  -- moved refunds: out of the old customer, into the charge's
-            SELECT b.account, b.livemode, b.customer, b.currency, 0, 0, 0, -b.refunded, NULL FROM refunds_before b
+    INSERT INTO stripe.customer_totals AS t (account, livemode, customer, currency, refunded)
+    SELECT account, livemode, customer, currency, sum(refunded)
+      FROM (SELECT b.account, b.livemode, b.customer, b.currency, -b.refunded AS refunded FROM before b
             UNION ALL
-            SELECT b.account, b.livemode, up.customer, b.currency, 0, 0, 0, b.refunded, NULL FROM refunds_before b, up
-           ) d
+            SELECT b.account, b.livemode, ch.customer, b.currency, b.refunded FROM before b, ch) d
      WHERE customer IS NOT NULL AND currency IS NOT NULL AND $2 IS NOT NULL
-     GROUP BY 1, 2, 3, 4
-    HAVING (sum(payments), sum(failed), sum(spent), sum(refunded)) <> (0, 0, 0, 0)
+     GROUP BY 1, 2, 3, 4 HAVING sum(refunded) <> 0
      ORDER BY 1, 2, 3, 4
-    ON CONFLICT (account, livemode, customer, currency) DO UPDATE SET
-      payments = t.payments + EXCLUDED.payments, failed_payments = t.failed_payments + EXCLUDED.failed_payments,
-      total_spent = t.total_spent + EXCLUDED.total_spent, refunded = t.refunded + EXCLUDED.refunded,
-      first_payment_at = least(t.first_payment_at, EXCLUDED.first_payment_at),
-      last_payment_at = greatest(t.last_payment_at, EXCLUDED.last_payment_at))
-  -- applied, and the customer/currency a succeeded payment left or moved within (its created
-  -- changed: the sums above do not move, least/greatest cannot move inward); the caller then
-  -- recomputes that customer's first/last payment with stripe._recompute_customer_span (rare:
-  -- succeeded is terminal and Stripe never changes a charge's created).
-  SELECT EXISTS (SELECT FROM up), o.account, o.livemode, o.customer, o.currency
-    FROM (SELECT) one
-    LEFT JOIN old o ON o.status = 'succeeded' AND o.customer IS NOT NULL
-                   AND EXISTS (SELECT FROM up u WHERE u.status IS DISTINCT FROM 'succeeded'
-                                  OR (o.account, o.livemode, o.customer, o.currency)
-                                     IS DISTINCT FROM (u.account, u.livemode, u.customer, u.currency)
-                                  OR u.created IS DISTINCT FROM o.created)
+    ON CONFLICT (account, livemode, customer, currency) DO UPDATE SET refunded = t.refunded + EXCLUDED.refunded)
+  SELECT count(*) FROM moved
 $$;
 
 -------------------------------------------------------------------------------

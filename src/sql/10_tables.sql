@@ -18,17 +18,17 @@ COMMENT ON TABLE stripe.endpoints IS 'Webhook endpoints and their signing secret
 COMMENT ON COLUMN stripe.endpoints.previous_secret IS 'The secret before the last rotation, still accepted until previous_expires_at.';
 
 -- The event log: every accepted event exactly as received (the json type keeps the text
--- verbatim). Object tables and analytics are a pure function of it (stripe.rebuild()).
+-- verbatim). Ids and types are COLLATE "C", like every Stripe identifier (see below). Object tables and analytics are a pure function of it (stripe.rebuild()).
 CREATE TABLE stripe.events (
-    id           text PRIMARY KEY,
+    id           text COLLATE "C" PRIMARY KEY,
     seq          bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
-    type         text NOT NULL,
+    type         text COLLATE "C" NOT NULL,
     created      timestamptz NOT NULL,
     livemode     boolean NOT NULL,
-    account      text,
-    api_version  text,
-    object_type  text,
-    object_id    text,
+    account      text COLLATE "C",
+    api_version  text COLLATE "C",
+    object_type  text COLLATE "C",
+    object_id    text COLLATE "C",
     endpoint     text,
     received_at  timestamptz NOT NULL DEFAULT now(),
     body         json NOT NULL
@@ -65,32 +65,38 @@ COMMENT ON COLUMN stripe.rejected_deliveries.detail IS 'E.g. the event age for c
 -- §2 Object state: the latest state of every object, keyed by Stripe id.
 -- Common columns: account, livemode (from the event), created (the object's own), typed
 -- fields, event_created / event_id (the event that last set the row), deleted (tombstone),
--- data (the full object, verbatim). Rows are written only by the stripe._upsert_* functions.
+-- data (the full object, verbatim). Rows are written only by the stripe._apply_* statements.
+--
+-- Stripe's identifiers and codes (ids, references to other objects, account, currency, status,
+-- failure codes, ...) are machine strings compared byte for byte: COLLATE "C". Every index and
+-- unique key of the extension is on them, and under a linguistic collation (en_US.UTF-8, even
+-- C.UTF-8 in PostgreSQL 15) each comparison goes through strcoll(). Equality with text of any
+-- other collation works as usual; human text (names, e-mails) keeps the database's collation.
 -------------------------------------------------------------------------------
 
 CREATE TABLE stripe.charges (
-    id                  text PRIMARY KEY,
-    account             text,
+    id                  text COLLATE "C" PRIMARY KEY,
+    account             text COLLATE "C",
     livemode            boolean NOT NULL,
     created             timestamptz,
-    status              text,
+    status              text COLLATE "C",
     amount              bigint,
     amount_captured     bigint,
     amount_refunded     bigint,
-    currency            text,
-    customer            text,
-    payment_intent      text,
-    invoice             text,
+    currency            text COLLATE "C",
+    customer            text COLLATE "C",
+    payment_intent      text COLLATE "C",
+    invoice             text COLLATE "C",
     captured            boolean,
     refunded            boolean,
     disputed            boolean,
-    failure_code        text,
-    outcome_type        text,
-    outcome_reason      text,
-    payment_method_type text,
-    card_brand          text,
+    failure_code        text COLLATE "C",
+    outcome_type        text COLLATE "C",
+    outcome_reason      text COLLATE "C",
+    payment_method_type text COLLATE "C",
+    card_brand          text COLLATE "C",
     event_created       timestamptz NOT NULL,
-    event_id            text NOT NULL,
+    event_id            text COLLATE "C" NOT NULL,
     deleted             boolean NOT NULL,
     data                json NOT NULL
 );
@@ -99,39 +105,39 @@ CREATE INDEX charges_created_idx ON stripe.charges (created);
 COMMENT ON TABLE stripe.charges IS 'Latest state of every charge. The unit of a payment: status succeeded or failed.';
 
 CREATE TABLE stripe.payment_intents (
-    id                  text PRIMARY KEY,
-    account             text,
+    id                  text COLLATE "C" PRIMARY KEY,
+    account             text COLLATE "C",
     livemode            boolean NOT NULL,
     created             timestamptz,
-    status              text,
+    status              text COLLATE "C",
     amount              bigint,
     amount_received     bigint,
-    currency            text,
-    customer            text,
-    latest_charge       text,
-    last_error_code     text,
-    cancellation_reason text,
+    currency            text COLLATE "C",
+    customer            text COLLATE "C",
+    latest_charge       text COLLATE "C",
+    last_error_code     text COLLATE "C",
+    cancellation_reason text COLLATE "C",
     event_created       timestamptz NOT NULL,
-    event_id            text NOT NULL,
+    event_id            text COLLATE "C" NOT NULL,
     deleted             boolean NOT NULL,
     data                json NOT NULL
 );
 COMMENT ON TABLE stripe.payment_intents IS 'Latest state of every payment intent (never counted as a payment: the charge is).';
 
 CREATE TABLE stripe.refunds (
-    id              text PRIMARY KEY,
-    account         text,
+    id              text COLLATE "C" PRIMARY KEY,
+    account         text COLLATE "C",
     livemode        boolean NOT NULL,
     created         timestamptz,
-    status          text,
+    status          text COLLATE "C",
     amount          bigint,
-    currency        text,
-    charge          text,
-    payment_intent  text,
-    reason          text,
-    customer        text,   -- the charge's customer, kept in step by triggers
+    currency        text COLLATE "C",
+    charge          text COLLATE "C",
+    payment_intent  text COLLATE "C",
+    reason          text COLLATE "C",
+    customer        text COLLATE "C",   -- the charge's customer, kept in step by triggers
     event_created   timestamptz NOT NULL,
-    event_id        text NOT NULL,
+    event_id        text COLLATE "C" NOT NULL,
     deleted         boolean NOT NULL,
     data            json NOT NULL
 );
@@ -140,67 +146,67 @@ COMMENT ON TABLE stripe.refunds IS 'Latest state of every refund, from refund.* 
 COMMENT ON COLUMN stripe.refunds.customer IS 'Customer of the refunded charge (from stripe.charges), NULL while the charge is unknown.';
 
 CREATE TABLE stripe.disputes (
-    id              text PRIMARY KEY,
-    account         text,
+    id              text COLLATE "C" PRIMARY KEY,
+    account         text COLLATE "C",
     livemode        boolean NOT NULL,
     created         timestamptz,
-    status          text,
+    status          text COLLATE "C",
     amount          bigint,
-    currency        text,
-    charge          text,
-    payment_intent  text,
-    reason          text,
+    currency        text COLLATE "C",
+    charge          text COLLATE "C",
+    payment_intent  text COLLATE "C",
+    reason          text COLLATE "C",
     event_created   timestamptz NOT NULL,
-    event_id        text NOT NULL,
+    event_id        text COLLATE "C" NOT NULL,
     deleted         boolean NOT NULL,
     data            json NOT NULL
 );
 COMMENT ON TABLE stripe.disputes IS 'Latest state of every dispute (charge.dispute.* events).';
 
 CREATE TABLE stripe.customers (
-    id              text PRIMARY KEY,
-    account         text,
+    id              text COLLATE "C" PRIMARY KEY,
+    account         text COLLATE "C",
     livemode        boolean NOT NULL,
     created         timestamptz,
     email           text,
     name            text,
-    currency        text,
+    currency        text COLLATE "C",
     delinquent      boolean,
     event_created   timestamptz NOT NULL,
-    event_id        text NOT NULL,
+    event_id        text COLLATE "C" NOT NULL,
     deleted         boolean NOT NULL,
     data            json NOT NULL
 );
 COMMENT ON TABLE stripe.customers IS 'Latest state of every customer; deleted customers stay as tombstones (deleted = true).';
 
 CREATE TABLE stripe.checkout_sessions (
-    id              text PRIMARY KEY,
-    account         text,
+    id              text COLLATE "C" PRIMARY KEY,
+    account         text COLLATE "C",
     livemode        boolean NOT NULL,
     created         timestamptz,
-    status          text,
-    payment_status  text,
-    mode            text,
+    status          text COLLATE "C",
+    payment_status  text COLLATE "C",
+    mode            text COLLATE "C",
     amount_total    bigint,
-    currency        text,
-    customer        text,
-    payment_intent  text,
-    subscription    text,
+    currency        text COLLATE "C",
+    customer        text COLLATE "C",
+    payment_intent  text COLLATE "C",
+    subscription    text COLLATE "C",
     event_created   timestamptz NOT NULL,
-    event_id        text NOT NULL,
+    event_id        text COLLATE "C" NOT NULL,
     deleted         boolean NOT NULL,
     data            json NOT NULL
 );
 COMMENT ON TABLE stripe.checkout_sessions IS 'Latest state of every Checkout session.';
 
 CREATE TABLE stripe.subscriptions (
-    id                   text PRIMARY KEY,
-    account              text,
+    id                   text COLLATE "C" PRIMARY KEY,
+    account              text COLLATE "C",
     livemode             boolean NOT NULL,
     created              timestamptz,
-    status               text,
-    customer             text,
-    currency             text,
+    status               text COLLATE "C",
+    customer             text COLLATE "C",
+    currency             text COLLATE "C",
     cancel_at_period_end boolean,
     canceled_at          timestamptz,
     ended_at             timestamptz,
@@ -208,29 +214,29 @@ CREATE TABLE stripe.subscriptions (
     trial_start          timestamptz,
     trial_end            timestamptz,
     event_created        timestamptz NOT NULL,
-    event_id             text NOT NULL,
+    event_id             text COLLATE "C" NOT NULL,
     deleted              boolean NOT NULL,
     data                 json NOT NULL
 );
 COMMENT ON TABLE stripe.subscriptions IS 'Latest state of every subscription; its items are in stripe.subscription_items.';
 
 CREATE TABLE stripe.subscription_items (
-    id                   text PRIMARY KEY,
-    account              text,
+    id                   text COLLATE "C" PRIMARY KEY,
+    account              text COLLATE "C",
     livemode             boolean NOT NULL,
     created              timestamptz,
-    subscription         text NOT NULL,
-    price                text,
-    product              text,
+    subscription         text COLLATE "C" NOT NULL,
+    price                text COLLATE "C",
+    product              text COLLATE "C",
     quantity             bigint,
     unit_amount          bigint,
-    currency             text,
-    interval             text,
+    currency             text COLLATE "C",
+    interval             text COLLATE "C",
     interval_count       bigint,
     current_period_start timestamptz,
     current_period_end   timestamptz,
     event_created        timestamptz NOT NULL,
-    event_id             text NOT NULL,
+    event_id             text COLLATE "C" NOT NULL,
     deleted              boolean NOT NULL,
     data                 json NOT NULL
 );
@@ -238,22 +244,22 @@ CREATE INDEX subscription_items_subscription_idx ON stripe.subscription_items (s
 COMMENT ON TABLE stripe.subscription_items IS 'Items of the latest state of each subscription (items no longer on it are removed).';
 
 CREATE TABLE stripe.invoices (
-    id               text PRIMARY KEY,
-    account          text,
+    id               text COLLATE "C" PRIMARY KEY,
+    account          text COLLATE "C",
     livemode         boolean NOT NULL,
     created          timestamptz,
-    status           text,
-    customer         text,
-    subscription     text,
-    currency         text,
+    status           text COLLATE "C",
+    customer         text COLLATE "C",
+    subscription     text COLLATE "C",
+    currency         text COLLATE "C",
     amount_due       bigint,
     amount_paid      bigint,
     amount_remaining bigint,
     total            bigint,
-    billing_reason   text,
+    billing_reason   text COLLATE "C",
     paid_at          timestamptz,
     event_created    timestamptz NOT NULL,
-    event_id         text NOT NULL,
+    event_id         text COLLATE "C" NOT NULL,
     deleted          boolean NOT NULL,
     data             json NOT NULL
 );
@@ -269,9 +275,9 @@ COMMENT ON TABLE stripe.invoices IS 'Latest state of every invoice (never counte
 
 CREATE TABLE stripe.agg_payments (
     bucket        timestamptz NOT NULL,
-    account       text,
+    account       text COLLATE "C",
     livemode      boolean NOT NULL,
-    currency      text NOT NULL,
+    currency      text COLLATE "C" NOT NULL,
     shard         smallint NOT NULL,
     succeeded     bigint NOT NULL DEFAULT 0,
     failed        bigint NOT NULL DEFAULT 0,
@@ -284,21 +290,21 @@ CREATE TABLE stripe.agg_payments (
 COMMENT ON TABLE stripe.agg_payments IS 'Per quarter-hour (UTC) of the object''s created: charges succeeded/failed and captured volume (by charge created), succeeded refunds (by refund created), disputes and lost dispute amounts (by dispute created).';
 
 CREATE TABLE stripe.agg_declines (
-    account        text,
+    account        text COLLATE "C",
     livemode       boolean NOT NULL,
-    failure_code   text,
-    outcome_reason text,
+    failure_code   text COLLATE "C",
+    outcome_reason text COLLATE "C",
     shard          smallint NOT NULL,
     failed         bigint NOT NULL DEFAULT 0,
     UNIQUE NULLS NOT DISTINCT (account, livemode, failure_code, outcome_reason, shard)
 );
 
 CREATE TABLE stripe.agg_methods (
-    account             text,
+    account             text COLLATE "C",
     livemode            boolean NOT NULL,
-    currency            text NOT NULL,
-    payment_method_type text,
-    card_brand          text,
+    currency            text COLLATE "C" NOT NULL,
+    payment_method_type text COLLATE "C",
+    card_brand          text COLLATE "C",
     shard               smallint NOT NULL,
     succeeded           bigint NOT NULL DEFAULT 0,
     gross               bigint NOT NULL DEFAULT 0,
@@ -307,7 +313,7 @@ CREATE TABLE stripe.agg_methods (
 
 CREATE TABLE stripe.agg_customers (
     bucket        timestamptz NOT NULL,
-    account       text,
+    account       text COLLATE "C",
     livemode      boolean NOT NULL,
     shard         smallint NOT NULL,
     new_customers bigint NOT NULL DEFAULT 0,
@@ -316,7 +322,7 @@ CREATE TABLE stripe.agg_customers (
 
 CREATE TABLE stripe.agg_checkout (
     bucket    timestamptz NOT NULL,
-    account   text,
+    account   text COLLATE "C",
     livemode  boolean NOT NULL,
     shard     smallint NOT NULL,
     sessions  bigint NOT NULL DEFAULT 0,
@@ -328,10 +334,10 @@ CREATE TABLE stripe.agg_checkout (
 
 -- One row per customer and currency (exact, not sharded: a customer's own rows are not hot).
 CREATE TABLE stripe.customer_totals (
-    account          text,
+    account          text COLLATE "C",
     livemode         boolean NOT NULL,
-    customer         text NOT NULL,
-    currency         text NOT NULL,
+    customer         text COLLATE "C" NOT NULL,
+    currency         text COLLATE "C" NOT NULL,
     payments         bigint NOT NULL DEFAULT 0,
     failed_payments  bigint NOT NULL DEFAULT 0,
     total_spent      bigint NOT NULL DEFAULT 0,

@@ -9,10 +9,12 @@ PG_OBJS     = src/pg/guard.o src/pg/module.o src/pg/verify.o src/pg/ingest.o
 OBJS        = $(CORE_OBJS) $(PG_OBJS)
 
 # The install script is assembled from src/sql/*.sql (one file per kind of object, in name order)
-# so each part reads as a reviewable schema; upgrade scripts live in upgrade/ as shipped.
+# so each part reads as a reviewable schema. upgrade/ holds what earlier releases shipped, as
+# shipped: the upgrade scripts, and the install scripts of earlier versions (so that
+# `CREATE EXTENSION pg_stripe VERSION '0.1.0'` and the upgrade test work).
 SQL_PARTS   = $(sort $(wildcard src/sql/*.sql))
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
-DATA        = $(wildcard upgrade/$(EXTENSION)--*--*.sql)
+DATA        = $(wildcard upgrade/$(EXTENSION)--*.sql)
 EXTRA_CLEAN = $(DATA_built)
 
 REGRESS     = verify verify_errors ingest ordering bad_input privileges report

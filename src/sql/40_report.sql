@@ -101,9 +101,16 @@ CREATE FUNCTION stripe._report_period(p_from date, p_to date, p_account text, p_
                                       OUT period_from date, OUT period_to date, OUT latest date)
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
-  SELECT max(p.day) INTO latest FROM stripe.payments_daily p
-   WHERE p.account IS NOT DISTINCT FROM p_account AND p.livemode = p_livemode
-     AND p.successful_payments + p.failed_payments > 0;
+  -- The newest quarter-hour with a charge (payments_daily's latest day with one, read backwards
+  -- along the aggregates' index instead of summing the whole history): a bucket's count of
+  -- charges summed over currencies and shards is never negative, so > 0 means "had a charge".
+  SELECT (a.bucket AT TIME ZONE stripe.reporting_timezone())::date INTO latest
+    FROM stripe.agg_payments a
+   WHERE a.account IS NOT DISTINCT FROM p_account AND a.livemode = p_livemode
+   GROUP BY a.bucket
+  HAVING sum(a.succeeded + a.failed) > 0
+   ORDER BY a.bucket DESC
+   LIMIT 1;
   IF latest IS NULL THEN
     SELECT max(d) INTO latest FROM (
       SELECT max(p.day) AS d FROM stripe.payments_daily p
@@ -363,13 +370,13 @@ DECLARE
   rd    record;   -- refunds and disputes
   x     record;
   top   numeric;
-  peak  record;
   n     integer := 0;
   rest  bigint := 0;
 BEGIN
   SELECT sum(d.succeeded) AS succeeded, sum(d.failed) AS failed, sum(d.gross) AS gross,
          sum(d.refunded) AS refunded, sum(d.disputed) AS disputed, sum(d.lost) AS lost, sum(d.net) AS net,
-         array_agg(d.gross ORDER BY d.day) AS daily_gross
+         array_agg(d.gross ORDER BY d.day) AS daily_gross,
+         (array_agg(d.day ORDER BY d.gross DESC, d.day))[1] AS peak_day, max(d.gross) AS peak_gross
     INTO t FROM stripe._report_daily(p_from, p_to, p_account, p_livemode, p_currency) d;
   SELECT * INTO rd FROM stripe._report_refunds_disputes(p_from, p_to, p_account, p_livemode, p_currency);
 
@@ -383,10 +390,8 @@ BEGIN
   RETURN NEXT format('  %-14s %20s  %s', 'net volume', stripe._fmt_money(t.net, p_currency), stripe._bar(t.net, top, 50));
   RETURN NEXT '  net volume = gross − refunded − disputes now lost ('
               || stripe._fmt_money(t.lost, p_currency) || ')';
-  SELECT d.day, d.gross INTO peak FROM stripe._report_daily(p_from, p_to, p_account, p_livemode, p_currency) d
-   ORDER BY d.gross DESC, d.day LIMIT 1;
   RETURN NEXT format('  gross volume per day%s',
-                     CASE WHEN peak.gross > 0 THEN format(' (peak %s on %s)', stripe._fmt_money(peak.gross, p_currency), stripe._d(peak.day)) END);
+                     CASE WHEN t.peak_gross > 0 THEN format(' (peak %s on %s)', stripe._fmt_money(t.peak_gross, p_currency), stripe._d(t.peak_day)) END);
   RETURN NEXT '  ' || stripe._spark(t.daily_gross, 90);
   RETURN NEXT '';
 
@@ -396,9 +401,9 @@ BEGIN
                      'failed', stripe._fmt_int(t.failed), 'failure rate',
                      stripe._fmt_pct(stripe.ratio(t.failed, t.succeeded + t.failed)));
   RETURN NEXT format('  %-11s %9s %8s  %s', 'week of', 'succeeded', 'failure', 'gross volume');
-  SELECT max(w.gross) AS m INTO x FROM stripe._report_weekly(p_from, p_to, p_account, p_livemode, p_currency) w;
-  top := x.m;
-  FOR x IN SELECT * FROM stripe._report_weekly(p_from, p_to, p_account, p_livemode, p_currency) LOOP
+  -- (Each section's query runs once; the bars' scale comes with its rows.)
+  FOR x IN SELECT w.*, max(w.gross) OVER () AS top FROM stripe._report_weekly(p_from, p_to, p_account, p_livemode, p_currency) w LOOP
+    top := x.top;
     RETURN NEXT rtrim(format('  %-11s %9s %8s  %-40s %17s', stripe._d(x.week) || CASE WHEN x.days < 7 THEN '*' ELSE '' END,
                              stripe._fmt_int(x.succeeded), stripe._fmt_pct(stripe.ratio(x.failed, x.succeeded + x.failed)),
                              stripe._bar(x.gross, top, 40), stripe._fmt_money(x.gross, p_currency)));
@@ -407,9 +412,9 @@ BEGIN
   IF t.failed > 0 THEN
     RETURN NEXT format('  top decline reasons (failure code: outcome reason) of %s failed payment%s',
                        stripe._fmt_int(t.failed), CASE WHEN t.failed <> 1 THEN 's' END);
-    SELECT max(d.failed) AS m INTO x FROM stripe._report_declines(p_from, p_to, p_account, p_livemode, p_currency) d;
-    top := x.m;
-    FOR x IN SELECT * FROM stripe._report_declines(p_from, p_to, p_account, p_livemode, p_currency) LOOP
+    FOR x IN SELECT d.*, max(d.failed) OVER () AS top
+               FROM stripe._report_declines(p_from, p_to, p_account, p_livemode, p_currency) d LOOP
+      top := x.top;
       n := n + 1;
       IF n <= 5 THEN
         RETURN NEXT rtrim(format('    %-40s %-30s %6s %7s',
@@ -439,7 +444,13 @@ BEGIN
   RETURN NEXT '';
 
   -- Customers paying in this currency: new in the period or returning.
-  SELECT * INTO x FROM stripe._report_customers(p_from, p_to, p_account, p_livemode, p_currency) c WHERE c.week IS NULL;
+  SELECT (array_agg(c.customers) FILTER (WHERE c.week IS NULL))[1] AS customers,
+         (array_agg(c.new_customers) FILTER (WHERE c.week IS NULL))[1] AS new_customers,
+         (array_agg(c.returning_customers) FILTER (WHERE c.week IS NULL))[1] AS returning_customers,
+         (array_agg(c.guest_payments) FILTER (WHERE c.week IS NULL))[1] AS guest_payments,
+         array_agg(c.new_customers ORDER BY c.week) FILTER (WHERE c.week IS NOT NULL) AS new,
+         array_agg(c.returning_customers ORDER BY c.week) FILTER (WHERE c.week IS NOT NULL) AS ret
+    INTO x FROM stripe._report_customers(p_from, p_to, p_account, p_livemode, p_currency) c;
   IF x.customers IS NULL THEN
     RETURN NEXT 'Customers';
     RETURN NEXT '  no succeeded payments in this period';
@@ -453,8 +464,6 @@ BEGIN
       RETURN NEXT format('  and %s succeeded payment%s without a customer', stripe._fmt_int(x.guest_payments),
                          CASE WHEN x.guest_payments <> 1 THEN 's' END);
     END IF;
-    SELECT array_agg(c.new_customers ORDER BY c.week) AS new, array_agg(c.returning_customers ORDER BY c.week) AS ret INTO x
-      FROM stripe._report_customers(p_from, p_to, p_account, p_livemode, p_currency) c WHERE c.week IS NOT NULL;
     RETURN NEXT format('  %-24s %s', 'new, per week', stripe._spark(x.new, 70));
     RETURN NEXT format('  %-24s %s', 'returning, per week', stripe._spark(x.ret, 70));
   END IF;
@@ -463,9 +472,8 @@ BEGIN
   -- RFM segments as of the end of the period.
   RETURN NEXT format('RFM segments on %s (customers with a succeeded %s payment by then)', stripe._d(p_to), cur);
   RETURN NEXT format('  %-12s %9s  %-30s %6s %18s %10s', 'segment', 'customers', '', 'share', 'avg spent', 'days since');
-  SELECT max(r.customers) AS m INTO x FROM stripe._report_rfm(p_to, p_account, p_livemode, p_currency) r;
-  top := x.m;
-  FOR x IN SELECT * FROM stripe._report_rfm(p_to, p_account, p_livemode, p_currency) LOOP
+  FOR x IN SELECT r.*, max(r.customers) OVER () AS top FROM stripe._report_rfm(p_to, p_account, p_livemode, p_currency) r LOOP
+    top := x.top;
     RETURN NEXT rtrim(format('  %-12s %9s  %-30s %6s %18s %10s', x.segment, stripe._fmt_int(x.customers),
                              stripe._bar(x.customers, top, 30), stripe._fmt_pct(x.share),
                              coalesce(stripe._fmt_money(round(x.avg_spent), p_currency), ''),
@@ -484,6 +492,7 @@ DECLARE
   top  numeric;
   line text;
   k    integer;
+  cohorts integer := 0;
 BEGIN
   RETURN NEXT stripe._rule('All currencies');
   SELECT sum(n.new_customers) AS total, array_agg(n.new_customers ORDER BY n.day) AS daily
@@ -512,11 +521,10 @@ BEGIN
   RETURN NEXT '';
 
   RETURN NEXT 'Cohort retention: customers by month of first payment, share paying n months later';
-  IF NOT EXISTS (SELECT 1 FROM stripe._report_cohorts(p_to, p_account, p_livemode, 6)) THEN
-    RETURN NEXT '  no paying customers yet';
-  ELSE
-    RETURN NEXT '  cohort    customers' || (SELECT string_agg(lpad('+' || o, 8), '' ORDER BY o) FROM generate_series(0, 5) o);
-    FOR x IN SELECT * FROM stripe._report_cohorts(p_to, p_account, p_livemode, 6) LOOP
+  FOR x IN SELECT * FROM stripe._report_cohorts(p_to, p_account, p_livemode, 6) LOOP
+      IF cohorts = 0 THEN
+        RETURN NEXT '  cohort    customers' || (SELECT string_agg(lpad('+' || o, 8), '' ORDER BY o) FROM generate_series(0, 5) o);
+      END IF;
       line := format('  %-9s %9s', to_char(x.cohort_month, 'YYYY-MM'), stripe._fmt_int(x.cohort_size));
       FOR k IN 1 .. least(cardinality(x.retention), 6) LOOP
         -- shade by retention: █ ≥ 75%, ▓ ≥ 50%, ▒ ≥ 25%, ░ above 0
@@ -525,7 +533,11 @@ BEGIN
                              || lpad(round(100 * x.retention[k]) || '%', 5), 8);
       END LOOP;
       RETURN NEXT line;
-    END LOOP;
+      cohorts := cohorts + 1;
+  END LOOP;
+  IF cohorts = 0 THEN
+    RETURN NEXT '  no paying customers yet';
+  ELSE
     RETURN NEXT '  █ 75% or more  ▓ 50%  ▒ 25%  ░ less';
   END IF;
 END $$;
@@ -905,13 +917,17 @@ DECLARE
   y    numeric;
   r    numeric;
 BEGIN
-  SELECT greatest(6, max(cardinality(x.retention))) INTO cols FROM stripe._report_cohorts(p_to, p_account, p_livemode, p_months) x;
-  cw := (width - lw - 4) / cols::numeric;
-  FOR o IN 0 .. cols - 1 LOOP  -- column heads
-    svg := svg || format('<text x="%s" y="14" text-anchor="middle">%s</text>', stripe._n(lw + (o + 0.5) * cw),
-                         CASE WHEN o = 0 THEN 'M0' ELSE '+' || o END);
-  END LOOP;
-  FOR c IN SELECT * FROM stripe._report_cohorts(p_to, p_account, p_livemode, p_months) LOOP
+  -- (One run of the cohort query: the column count comes with its rows.)
+  FOR c IN SELECT x.*, greatest(6, max(cardinality(x.retention)) OVER ()) AS ncols
+             FROM stripe._report_cohorts(p_to, p_account, p_livemode, p_months) x LOOP
+    IF rows = 0 THEN
+      cols := c.ncols;
+      cw := (width - lw - 4) / cols::numeric;
+      FOR o IN 0 .. cols - 1 LOOP  -- column heads
+        svg := svg || format('<text x="%s" y="14" text-anchor="middle">%s</text>', stripe._n(lw + (o + 0.5) * cw),
+                             CASE WHEN o = 0 THEN 'M0' ELSE '+' || o END);
+      END LOOP;
+    END IF;
     y := 22 + rows * ch;
     svg := svg || format('<text x="4" y="%s" class="label">%s</text><text x="%s" y="%s" text-anchor="end">%s</text>',
                          stripe._n(y + 17), to_char(c.cohort_month, 'Mon YYYY'), lw - 8, stripe._n(y + 17),

@@ -12,6 +12,12 @@
 #   floor INSERT         one INSERT of the body as jsonb into a one-column table per transaction
 #   floor COPY           COPY of the same bodies into a one-column jsonb table (one transaction)
 #   driver only          the driver's own cost: fetch the body, return its length (read-only)
+# and the same in bulk -- one statement over all N bodies, one transaction (a backfill, or a
+# replay of a batch a receiver queued): stripe.ingest_event, stripe.ingest (signed), the naive
+# PL/pgSQL function, and `INSERT ... SELECT body::jsonb` (the floor in SQL), next to COPY.
+# Every variant runs BENCH_INGEST_ROUNDS times (default 3), the variants interleaved round by
+# round, each round on a fresh database; the table shows the median of the rounds (this machine
+# is shared: single runs of one variant moved by +-20%).
 # The driver is one psql session that PREPAREs the variant's statement with the body number as
 # its parameter and EXECUTEs it once per delivery (bodies are fetched from an uncompressed table
 # by primary key: no client-side parsing, no volatile scan). Measured: wall clock and the
@@ -23,6 +29,7 @@
 # waits for fsync; the disk's flush time then dominates every variant alike).
 #
 # Environment: BENCH_INGEST_N (default 10000), BENCH_INGEST_SYNC_N (default 1000),
+# BENCH_INGEST_ROUNDS (default 3),
 # BENCH_SHOP_COUNT / BENCH_SHOP_SEED (the shop, default 100000 events, seed 1).
 set -euo pipefail
 SECTION=ingest
@@ -30,6 +37,7 @@ source "$(dirname "$0")/lib/common.sh"
 
 N=${BENCH_INGEST_N:-10000}
 NS=${BENCH_INGEST_SYNC_N:-1000}
+ROUNDS=${BENCH_INGEST_ROUNDS:-3}
 TOTAL=$((N + NS))
 COUNT=${BENCH_SHOP_COUNT:-100000}
 SEED=${BENCH_SHOP_SEED:-1}
@@ -58,33 +66,67 @@ SETUP[driver]="SELECT 1;"
 STMT[driver]="SELECT length(b.body) FROM bench.bodies b WHERE b.n = \$1"
 VARIANTS=(driver signed event naive insert)
 
-for v in "${VARIANTS[@]}"; do
-  db=ingest_$v
-  psqlq -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-  psqlq -d "$db" <<< "${SETUP[$v]}" > /dev/null
-  load_bodies "$db" "$WORK/ingest_rows.copy"
-  psqlq -d "$db" -c CHECKPOINT
-  log "$v: $N deliveries, synchronous_commit off (load $(load_now))"
-  drive "$db" "${v}_off" "${STMT[$v]}" 0 $((N - 1)) 1 "$OFF"
-  if [ "$NS" -gt 0 ] && [ "$v" != driver ]; then
-    log "$v: $NS more deliveries, synchronous_commit on"
-    drive "$db" "${v}_on" "${STMT[$v]}" "$N" $((TOTAL - 1)) 1 "$ON"
-  fi
-done
+# Bulk: one statement over the first N bodies (one transaction).
+declare -A BSETUP BSTMT
+BSETUP[bulk_event]=${SETUP[event]}
+BSTMT[bulk_event]="SELECT count(*) FROM bench.bodies b CROSS JOIN LATERAL stripe.ingest_event(b.body) r WHERE b.n < $N"
+BSETUP[bulk_signed]=${SETUP[signed]}
+BSTMT[bulk_signed]="SELECT count(*) FROM bench.bodies b CROSS JOIN LATERAL stripe.ingest(b.body, b.header, 'bench') r WHERE b.n < $N"
+BSETUP[bulk_naive]=${SETUP[naive]}
+BSTMT[bulk_naive]="SELECT count(naive.ingest(b.body)) FROM bench.bodies b WHERE b.n < $N"
+BSETUP[bulk_insert]=${SETUP[insert]}
+BSTMT[bulk_insert]="INSERT INTO floor.inserted (body) SELECT b.body::jsonb FROM bench.bodies b WHERE b.n < $N"
+BULK=(bulk_event bulk_signed bulk_naive bulk_insert copy)
 
-# COPY floor: the bodies of the N deliveries, in one COPY (one transaction), same session rules.
-db=ingest_insert
-psqlq -d "$db" -c "\\copy (SELECT body FROM bench.bodies WHERE n < $N ORDER BY n) TO '$WORK/ingest_bodies.copy'"
-w=$WORK/drive_copy
-cat > "$w.sql" <<SQL
+# one_statement NAME DB SQL: runs SQL (or, for `copy`, COPY of the N bodies) in one session,
+# recording wall clock and backend CPU like drive.
+one_statement() {
+  local w=$WORK/drive_$1 body=$3
+  if [ "$3" = copy ]; then
+    [ -s "$WORK/ingest_bodies.copy" ] || \
+      psqlq -d "$2" -c "\\copy (SELECT body FROM bench.bodies WHERE n < $N ORDER BY n) TO '$WORK/ingest_bodies.copy'"
+    body="\\copy floor.copied (body) FROM '$WORK/ingest_bodies.copy'"
+  else
+    body="$3;"
+  fi
+  cat > "$w.sql" <<SQL
 SELECT pg_backend_pid() AS bpid \\gset
 \\setenv BPID :bpid
+$OFF
 \\! date +%s.%N > '$w.t0'; awk '{ print \$14 + \$15 }' /proc/\$BPID/stat > '$w.c0'
-\\copy floor.copied (body) FROM '$WORK/ingest_bodies.copy'
+$body
 \\! date +%s.%N > '$w.t1'; awk '{ print \$14 + \$15 }' /proc/\$BPID/stat > '$w.c1'
 SQL
-log "copy: $N bodies in one COPY (load $(load_now))"
-psql -X -q -v ON_ERROR_STOP=1 -d "$db" -o /dev/null -f "$w.sql"
+  psql -X -q -v ON_ERROR_STOP=1 -d "$2" -o /dev/null -f "$w.sql" || die "$1 failed"
+}
+
+fresh_db() {  # fresh_db DB SETUP
+  psqlq -d postgres -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1"
+  psqlq -d "$1" <<< "$2" > /dev/null
+  load_bodies "$1" "$WORK/ingest_rows.copy"
+  psqlq -d "$1" -c CHECKPOINT
+}
+
+for ((r = 1; r <= ROUNDS; r++)); do
+  for v in "${VARIANTS[@]}"; do
+    db=ingest_$v
+    fresh_db "$db" "${SETUP[$v]}"
+    log "round $r/$ROUNDS, $v: $N deliveries, one transaction each, synchronous_commit off (load $(load_now))"
+    drive "$db" "${v}_off_r$r" "${STMT[$v]}" 0 $((N - 1)) 1 "$OFF"
+    # synchronous_commit on: once, in the last round (the disk's flush bounds every variant alike).
+    if [ "$r" = "$ROUNDS" ] && [ "$NS" -gt 0 ] && [ "$v" != driver ]; then
+      log "$v: $NS more deliveries, synchronous_commit on"
+      drive "$db" "${v}_on" "${STMT[$v]}" "$N" $((TOTAL - 1)) 1 "$ON"
+    fi
+  done
+  for v in "${BULK[@]}"; do
+    db=ingest_$v
+    [ "$v" = copy ] && db=ingest_bulk_insert
+    if [ "$v" != copy ]; then fresh_db "$db" "${BSETUP[$v]}"; fi
+    log "round $r/$ROUNDS, $v: $N deliveries in one statement (load $(load_now))"
+    one_statement "${v}_r$r" "$db" "${BSTMT[$v]:-copy}"
+  done
+done
 rm -f "$WORK/ingest_bodies.copy"
 
 # Checks: nothing rejected, every distinct event logged once, signed == unsigned state.
@@ -100,16 +142,33 @@ done
 got=$(val -d ingest_naive -c "SELECT count(*) FROM naive.events")
 [ "$got" = "$distinct" ] || die "naive logged $got events, the stream has $distinct distinct"
 [ "$(state_digest ingest_signed)" = "$(state_digest ingest_event)" ] || die "stripe.ingest and stripe.ingest_event end in different states"
-got=$(val -d ingest_insert -c "SELECT count(*) FROM floor.copied")
+got=$(val -d ingest_bulk_insert -c "SELECT count(*) FROM floor.copied")
 [ "$got" = "$N" ] || die "COPY loaded $got rows"
+# Bulk: the same state signed or not, every distinct event of the first N deliveries logged once.
+distinct_n=$(val -d ingest_bulk_event -c "SELECT count(DISTINCT (body::json)->>'id') FROM bench.bodies WHERE n < $N")
+for d in ingest_bulk_event ingest_bulk_signed; do
+  got=$(val -d "$d" -c "SELECT count(*) FROM stripe.events")
+  [ "$got" = "$distinct_n" ] || die "$d logged $got events, the first $N deliveries have $distinct_n distinct"
+done
+[ "$(state_digest ingest_bulk_signed)" = "$(state_digest ingest_bulk_event)" ] || die "bulk stripe.ingest and stripe.ingest_event end in different states"
 
 # Rows.
 declare -A EVS CPU
-rate_row() {  # rate_row KEY LABEL COUNT NOTE
-  local r wall cpu
-  r=$(drive_result "$1"); wall=${r% *}; cpu=${r#* }
-  EVS[$1]=$(calc "$3 / $wall"); CPU[$1]=$(calc "$cpu * 1000000 / $3")
-  emit "$2" "$(fmt0 "${EVS[$1]}")" "ev/s" "backend CPU $(fmt1 "${CPU[$1]}") us/ev; $3 in $(fmt1 "$wall") s${4:+; $4}"
+# rate_row KEY LABEL COUNT NOTE [rounds]: median ev/s and CPU/ev over the rounds KEY_r1.. (or KEY).
+rate_row() {
+  local key=$1 r wall cpu i walls=() cpus=() rn=""
+  if [ -e "$WORK/drive_${key}_r1.t1" ]; then
+    for ((i = 1; i <= ROUNDS; i++)); do
+      r=$(drive_result "${key}_r$i"); walls+=("$(calc "$3 / ${r% *}")"); cpus+=("$(calc "${r#* } * 1000000 / $3")")
+    done
+    EVS[$key]=$(printf '%s\n' "${walls[@]}" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+    CPU[$key]=$(printf '%s\n' "${cpus[@]}" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+    rn="median of $ROUNDS rounds (CPU us/ev $(printf '%s\n' "${cpus[@]}" | awk '{ printf "%s%.0f", (NR > 1 ? " " : ""), $1 }'))"
+  else
+    r=$(drive_result "$key"); wall=${r% *}; cpu=${r#* }
+    EVS[$key]=$(calc "$3 / $wall"); CPU[$key]=$(calc "$cpu * 1000000 / $3"); rn="one run"
+  fi
+  emit "$2" "$(fmt0 "${EVS[$key]}")" "ev/s" "backend CPU $(fmt1 "${CPU[$key]}") us/ev; $3 deliveries; $rn${4:+; $4}"
 }
 emit "deliveries, sync off / on" "$N / $NS" "" "shop $COUNT events seed $SEED: $dups duplicates in $TOTAL deliveries, mean body $bytes B"
 rate_row copy "floor: COPY into jsonb table" "$N" "one COPY, one transaction"
@@ -118,6 +177,10 @@ rate_row signed_off "stripe.ingest (signed), sync off" "$N" ""
 rate_row event_off "stripe.ingest_event, sync off" "$N" ""
 rate_row naive_off "naive PL/pgSQL, sync off" "$N" "jsonb log + jsonb objects, ordering rule"
 rate_row driver_off "driver only (fetch body)" "$N" "read-only: included in every per-delivery row"
+rate_row bulk_event "bulk: stripe.ingest_event" "$N" "one statement, one transaction"
+rate_row bulk_signed "bulk: stripe.ingest (signed)" "$N" "one statement, one transaction"
+rate_row bulk_naive "bulk: naive PL/pgSQL" "$N" "one statement, one transaction"
+rate_row bulk_insert "bulk: INSERT ... SELECT body::jsonb" "$N" "the floor in one SQL statement"
 if [ "$NS" -gt 0 ]; then
   rate_row insert_on "floor: INSERT jsonb, sync on" "$NS" ""
   rate_row signed_on "stripe.ingest (signed), sync on" "$NS" ""
@@ -127,10 +190,14 @@ fi
 ratio() {  # ratio LABEL A B NOTE: CPU per event A / B, and the wall-clock ratio in the note
   emit "$1" "$(fmt2 "$(calc "${CPU[$2]} / ${CPU[$3]}")")" "x" "backend CPU per event; wall clock: $(fmt2 "$(calc "${EVS[$3]} / ${EVS[$2]}")") x${4:+; $4}"
 }
-ratio "ratio ingest / COPY floor" signed_off copy "sync off"
+ratio "ratio ingest / COPY floor" signed_off copy "one transaction per delivery vs one COPY"
 ratio "ratio ingest / INSERT floor" signed_off insert_off "sync off"
 ratio "ratio ingest / ingest_event" signed_off event_off "signature check + endpoint lookup"
 ratio "ratio naive / ingest" naive_off signed_off "> 1: the naive reading costs more"
+ratio "ratio naive / ingest_event" naive_off event_off "> 1: the naive reading costs more"
+ratio "ratio bulk ingest_event / COPY" bulk_event copy "target: ingest >= 50% of COPY's rate, i.e. <= 2x its CPU"
+ratio "ratio bulk ingest / COPY" bulk_signed copy "signed, in bulk"
+ratio "ratio bulk naive / ingest_event" bulk_naive bulk_event "> 1: the naive reading costs more"
 if [ "$NS" -gt 0 ]; then
   emit "ratio ingest sync on / off" "$(fmt2 "$(calc "${EVS[signed_off]} / ${EVS[signed_on]}")")" "x" "wall clock per event: the commit's WAL flush"
 fi

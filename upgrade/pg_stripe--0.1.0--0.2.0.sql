@@ -3,7 +3,7 @@
 -- 0.2.0: Stripe identifiers and codes are COLLATE "C" (faster index lookups at every ingest);
 -- a charge's aggregates move by deltas computed in C++ (stripe._apply_charges returns the
 -- facts before/after, stripe._add_* apply them); cohort_retention reads a new covering index;
--- stripe.report() runs each of its queries once.
+-- stripe.report() runs each of its queries once; events has no (type, created) index any more.
 --
 -- Changing a column's collation rebuilds the indexes on it (the tables are not rewritten): on a
 -- large event log this takes a while and holds ACCESS EXCLUSIVE locks, so ingest waits.
@@ -161,6 +161,40 @@ CREATE POLICY account_scope ON stripe.customer_totals FOR SELECT USING (stripe.a
 -- succeeded charges with a customer, in customer order, so those reads never touch the table.
 CREATE INDEX charges_paid_idx ON stripe.charges (account, livemode, customer, created)
   WHERE status = 'succeeded' AND customer IS NOT NULL AND created IS NOT NULL;
+
+-- One index less to maintain at every ingest (see src/sql/10_tables.sql).
+DROP INDEX stripe.events_type_created_idx;
+
+-- Plain upserts: no CTE around them (one row when applied, none when not).
+CREATE OR REPLACE FUNCTION stripe._apply_payment_intents(r stripe.payment_intents, p_shard smallint) RETURNS boolean
+LANGUAGE sql AS $$
+  INSERT INTO stripe.payment_intents AS o SELECT ($1).*
+  ON CONFLICT (id) DO UPDATE SET
+    (account, livemode, created, status, amount, amount_received, currency, customer, latest_charge,
+     last_error_code, cancellation_reason, event_created, event_id, deleted, data)
+  = (EXCLUDED.account, EXCLUDED.livemode, EXCLUDED.created, EXCLUDED.status, EXCLUDED.amount,
+     EXCLUDED.amount_received, EXCLUDED.currency, EXCLUDED.customer, EXCLUDED.latest_charge,
+     EXCLUDED.last_error_code, EXCLUDED.cancellation_reason, EXCLUDED.event_created, EXCLUDED.event_id,
+     EXCLUDED.deleted, EXCLUDED.data)
+  WHERE stripe.supersedes('payment_intent', EXCLUDED.event_created, o.event_created, EXCLUDED.status, o.status,
+                          EXCLUDED.deleted, o.deleted)
+  RETURNING true
+$$;
+
+CREATE OR REPLACE FUNCTION stripe._apply_invoices(r stripe.invoices, p_shard smallint) RETURNS boolean
+LANGUAGE sql AS $$
+  INSERT INTO stripe.invoices AS o SELECT ($1).*
+  ON CONFLICT (id) DO UPDATE SET
+    (account, livemode, created, status, customer, subscription, currency, amount_due, amount_paid,
+     amount_remaining, total, billing_reason, paid_at, event_created, event_id, deleted, data)
+  = (EXCLUDED.account, EXCLUDED.livemode, EXCLUDED.created, EXCLUDED.status, EXCLUDED.customer,
+     EXCLUDED.subscription, EXCLUDED.currency, EXCLUDED.amount_due, EXCLUDED.amount_paid,
+     EXCLUDED.amount_remaining, EXCLUDED.total, EXCLUDED.billing_reason, EXCLUDED.paid_at,
+     EXCLUDED.event_created, EXCLUDED.event_id, EXCLUDED.deleted, EXCLUDED.data)
+  WHERE stripe.supersedes('invoice', EXCLUDED.event_created, o.event_created, EXCLUDED.status, o.status,
+                          EXCLUDED.deleted, o.deleted)
+  RETURNING true
+$$;
 
 -- Charges: the aggregates move by deltas (src/core/charge_deltas.cpp).
 DROP FUNCTION stripe._apply_charges(stripe.charges, smallint);

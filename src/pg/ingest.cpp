@@ -493,11 +493,13 @@ bool upsert_row(const pgstripe::Event &ev, const pgstripe::Row &row, Datum event
         Datum args[2] = {HeapTupleGetDatum(tup), Int16GetDatum(shard)};
         const char argnulls[2] = {' ', aggregates ? ' ' : 'n'};
         int rc = SPI_execute_plan(plan, args, argnulls, false, 1);
+        ApplyResult r{};
+        // A plain upsert (INSERT ... RETURNING) returns no row when the state was not applied.
+        if (rc == SPI_OK_INSERT_RETURNING && SPI_processed == 0) return r;
         if ((rc != SPI_OK_SELECT && rc != SPI_OK_INSERT_RETURNING) || SPI_processed != 1)
             elog(ERROR, "stripe apply failed: %s", SPI_result_code_string(rc));
         HeapTuple out = SPI_tuptable->vals[0];
         TupleDesc rdesc = SPI_tuptable->tupdesc;
-        ApplyResult r{};
         bool null_applied;
         Datum applied = SPI_getbinval(out, rdesc, 1, &null_applied);
         r.applied = !null_applied && DatumGetBool(applied);

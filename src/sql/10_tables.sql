@@ -34,7 +34,8 @@ CREATE TABLE stripe.events (
     body         json NOT NULL
 );
 CREATE INDEX events_object_idx ON stripe.events (object_id);
-CREATE INDEX events_type_created_idx ON stripe.events (type, created);
+-- (No index on type or created: every index costs each ingest a few microseconds, and queries
+-- by type over the log are rare; add one if yours are not.)
 COMMENT ON TABLE stripe.events IS 'Append-only log of accepted Stripe events, as received. id is Stripe''s event id: a second delivery of the same id is a duplicate and changes nothing.';
 COMMENT ON COLUMN stripe.events.seq IS 'Arrival order; stripe.rebuild() replays the log in this order.';
 COMMENT ON COLUMN stripe.events.created IS 'The event''s created (Stripe''s clock).';

@@ -315,11 +315,11 @@ LANGUAGE sql AS $$
 $$;
 
 -------------------------------------------------------------------------------
--- Objects without aggregates (yet): plain upserts under the ordering rule.
+-- Objects without aggregates (yet): plain upserts under the ordering rule. They return one row
+-- (true) when the state was applied and none when it was not (the C caller counts the rows).
 -------------------------------------------------------------------------------
 CREATE FUNCTION stripe._apply_payment_intents(r stripe.payment_intents, p_shard smallint) RETURNS boolean
 LANGUAGE sql AS $$
-  WITH up AS (
   INSERT INTO stripe.payment_intents AS o SELECT ($1).*
   ON CONFLICT (id) DO UPDATE SET
     (account, livemode, created, status, amount, amount_received, currency, customer, latest_charge,
@@ -330,8 +330,7 @@ LANGUAGE sql AS $$
      EXCLUDED.deleted, EXCLUDED.data)
   WHERE stripe.supersedes('payment_intent', EXCLUDED.event_created, o.event_created, EXCLUDED.status, o.status,
                           EXCLUDED.deleted, o.deleted)
-  RETURNING 1)
-  SELECT EXISTS (SELECT FROM up)
+  RETURNING true
 $$;
 
 CREATE FUNCTION stripe._apply_subscriptions(r stripe.subscriptions, p_shard smallint) RETURNS boolean
@@ -370,7 +369,6 @@ $$;
 
 CREATE FUNCTION stripe._apply_invoices(r stripe.invoices, p_shard smallint) RETURNS boolean
 LANGUAGE sql AS $$
-  WITH up AS (
   INSERT INTO stripe.invoices AS o SELECT ($1).*
   ON CONFLICT (id) DO UPDATE SET
     (account, livemode, created, status, customer, subscription, currency, amount_due, amount_paid,
@@ -381,8 +379,7 @@ LANGUAGE sql AS $$
      EXCLUDED.event_created, EXCLUDED.event_id, EXCLUDED.deleted, EXCLUDED.data)
   WHERE stripe.supersedes('invoice', EXCLUDED.event_created, o.event_created, EXCLUDED.status, o.status,
                           EXCLUDED.deleted, o.deleted)
-  RETURNING 1)
-  SELECT EXISTS (SELECT FROM up)
+  RETURNING true
 $$;
 
 -------------------------------------------------------------------------------

@@ -26,7 +26,8 @@
 #   BENCH_VERIFY_ROWS     rows of the verify table (default 100000)
 #   BENCH_REPEAT          timed repetitions per measurement, median reported (default 5)
 #   BENCH_SHARED_BUFFERS  shared_buffers of the throw-away cluster (default 1GB)
-#   BENCH_FIXTURES        Stripe object shapes (default /work/shared/stripe/fixtures3.json)
+#   BENCH_FIXTURES        Stripe object shapes (default /work/shared/stripe/fixtures3.json if
+#                         readable, else test/fixtures/stripe_objects.json)
 #   BENCH_DATA            cache of generated shops (default $TMPDIR/pg_stripe_bench_data)
 #   BENCH_OUT             also write the final table to this file
 #   sizes: BENCH_INGEST_N, BENCH_INGEST_SYNC_N, BENCH_PEER_N, BENCH_CONCURRENT_N,

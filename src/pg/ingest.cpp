@@ -2,7 +2,9 @@
 // ingest. The C++ core (src/core/event.cpp) turns a body into typed rows; this file maps those
 // rows onto the object tables by column name, logs the event idempotently and calls the
 // stripe._apply_* functions (src/sql/25_aggregates.sql), all through SPI plans prepared once per
-// backend. The state rules and aggregates live in SQL, where a DBA can read them.
+// backend. The state rules and aggregates live in SQL, where a DBA can read them -- except the
+// deltas of a charge's four aggregates, computed by the pure C++ core (src/core/charge_deltas)
+// from the facts stripe._apply_charges returns, and applied by the stripe._add_* statements.
 #include <openssl/crypto.h>
 
 #include "../core/charge_deltas.hpp"

@@ -4,7 +4,7 @@
 --
 -- stripe._apply_<table>(r, shard) upserts the row under the ordering rule (stripe.supersedes)
 -- and, in the same statement, moves the row's contribution to the aggregates from its old
--- state to its new one. One statement instead of a cascade of triggers keeps ingest cheap (a
+-- state to its new one (charges: in the same transaction, see below). One statement instead of a cascade of triggers keeps ingest cheap (a
 -- statement costs about as much as the whole rest of an event), and every number is written
 -- by the same statement that changed the object, so aggregates are exact at every commit.
 --

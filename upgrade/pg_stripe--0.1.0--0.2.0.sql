@@ -28,6 +28,11 @@ DROP POLICY account_scope ON stripe.agg_customers;
 DROP POLICY account_scope ON stripe.agg_checkout;
 DROP POLICY account_scope ON stripe.customer_totals;
 
+-- Indexes that 0.2.0 drops (events: one index less to maintain at every ingest) or replaces
+-- (charges_created_idx, now covering): dropped before the collation change rebuilds them.
+DROP INDEX stripe.events_type_created_idx;
+DROP INDEX stripe.charges_created_idx;
+
 ALTER TABLE stripe.events
   ALTER COLUMN id TYPE text COLLATE "C",
   ALTER COLUMN type TYPE text COLLATE "C",
@@ -157,13 +162,15 @@ CREATE POLICY account_scope ON stripe.agg_customers FOR SELECT USING (stripe.acc
 CREATE POLICY account_scope ON stripe.agg_checkout FOR SELECT USING (stripe.account_visible(account));
 CREATE POLICY account_scope ON stripe.customer_totals FOR SELECT USING (stripe.account_visible(account));
 
+-- A period's charges (the report's declines and customers): covering, so those reads are
+-- index-only and never fetch the wide rows (the verbatim data of every charge).
+CREATE INDEX charges_created_idx ON stripe.charges (created)
+  INCLUDE (status, account, livemode, currency, customer, failure_code, outcome_reason);
+
 -- Paying customers (stripe.cohort_retention, the report's customer sections): covers the
 -- succeeded charges with a customer, in customer order, so those reads never touch the table.
 CREATE INDEX charges_paid_idx ON stripe.charges (account, livemode, customer, created)
   WHERE status = 'succeeded' AND customer IS NOT NULL AND created IS NOT NULL;
-
--- One index less to maintain at every ingest (see src/sql/10_tables.sql).
-DROP INDEX stripe.events_type_created_idx;
 
 -- Plain upserts: no CTE around them (one row when applied, none when not).
 CREATE OR REPLACE FUNCTION stripe._apply_payment_intents(r stripe.payment_intents, p_shard smallint) RETURNS boolean

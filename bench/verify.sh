@@ -101,7 +101,7 @@ FROM (
     SELECT i, size, extract(epoch FROM :'at'::timestamptz)::bigint - (i % 250) AS t,
            greatest(1, nfit - 19 + floor(random() * least(nfit, 20))::int) AS k
     FROM (SELECT i, size, width_bucket(size, (SELECT array_agg(len ORDER BY rn) FROM shapes)) AS nfit
-          FROM (SELECT i, 1024 + floor(random() * 3073)::int AS size FROM generate_series(1, :rows) i) g) g2
+          FROM (SELECT i, greatest((SELECT min(len) FROM shapes), 1024 + floor(random() * 3073)::int) AS size FROM generate_series(1, :rows) i) g) g2
   ) r
   JOIN shapes s ON s.rn = r.k
 ) x;

@@ -20,7 +20,11 @@
 #            successful and failing calls never in the server log, pg_stat_statements,
 #            rejected_deliveries, endpoint_status or the caller's error; unreadable to roles
 #   upgrade  for every installed pg_stripe--A--B.sql: install A, ALTER EXTENSION UPDATE, catalog ==
-#            fresh install; with none, the fresh install's self-consistency
+#            fresh install; with none, the fresh install's self-consistency. With data: for every
+#            earlier version tagged vA in this clone, that release is built, ingests the first
+#            half of the stream, then the installed build updates it and ingests the rest: state
+#            == the serial reference
+
 #   backup   pg_dump -Fc / pg_restore keeps endpoints, the log, rejected deliveries and all derived
 #            state; signed ingest with the restored secrets works after the restore
 #   replica  a pg_basebackup -R standby serves every view, customer_rfm(), report() and
@@ -641,7 +645,52 @@ SQL
   if [ -n "$repo_scripts" ] && [ ${#scripts[@]} -eq 0 ]; then
     ok=1; echo "    upgrade scripts in the tree are not installed (Makefile DATA): $repo_scripts"
   fi
+  # With data, across the real binaries: every earlier release shipped as upgrade/pg_stripe--A.sql.
+  local f2 v
+  for f2 in "$ROOT"/upgrade/pg_stripe--*.sql; do
+    v=$(basename "$f2" .sql); v=${v#pg_stripe--}
+    case $v in *--*|"$default") continue ;; esac
+    upgrade_with_data "$v" "$default" || ok=1
+  done
   return $ok
+}
+
+# upgrade_with_data FROM TO: release FROM (git tag vFROM), built from this clone's history into a
+# private prefix (extension_destdir), ingests the first half of the in-order stream; then the
+# cluster restarts on the installed build, ALTER EXTENSION UPDATE, and the rest of the stream is
+# ingested. The state must equal the serial reference's: no event, object or figure lost or
+# changed by the upgrade.
+upgrade_with_data() {
+  local from=$1 to=$2 src=$WORK/release_$1 dest=$WORK/release_$1_dest half t0=$SECONDS
+  if ! git -C "$ROOT" rev-parse -q --verify "refs/tags/v$from" >/dev/null 2>&1; then
+    echo "    $from -> $to with data: no tag v$from in this clone (shallow?), not checked"; return 0
+  fi
+  rm -rf "$src" "$dest"; mkdir -p "$src"
+  git -C "$ROOT" archive "v$from" | tar -x -C "$src" || return 1
+  if ! { make -C "$src" -j"$(nproc)" && make -C "$src" install DESTDIR="$dest"; } >"$src/build.log" 2>&1; then
+    echo "    $from -> $to with data: building v$from failed:"; tail -5 "$src/build.log" | sed 's/^/      /'; return 1
+  fi
+  chmod -R a+rX "$dest"
+  cluster_new upg "extension_destdir = '$dest'" || return 1
+  new_db upg d pg_stripe || return 1
+  local got; got=$(q upg d -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_stripe'")
+  [ "$got" = "$from" ] || { echo "    $from -> $to with data: the release build installed version $got"; cluster_stop upg; return 1; }
+  half=$((N_EVENTS / 2))
+  node "$HERE/sessions.mjs" --in "$INORDER" --sessions 1 --limit "$half" --out "$WORK/upg1" >/dev/null || return 1
+  node "$HERE/sessions.mjs" --in "$INORDER" --sessions 1 --rotate "$half" --limit $((N_EVENTS - half)) \
+    --out "$WORK/upg2" >/dev/null || return 1
+  q upg d -F ' ' -f "$WORK/upg1/s00.sql" | awk '{n[$2]++} END {for (k in n) printf "%s=%d ", k, n[k]}' >"$WORK/upg1.summary" || return 1
+  # The new build: drop the private prefix, restart, update.
+  sed -i "/^extension_destdir/d" "${CL_DIR[upg]}/data/postgresql.conf"
+  cluster_stop upg && cluster_start upg || return 1
+  q upg d -c "ALTER EXTENSION pg_stripe UPDATE" || { cluster_stop upg; return 1; }
+  got=$(q upg d -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_stripe'")
+  q upg d -F ' ' -f "$WORK/upg2/s00.sql" | awk '{n[$2]++} END {for (k in n) printf "%s=%d ", k, n[k]}' >"$WORK/upg2.summary" || return 1
+  fingerprint upg d >"$WORK/upg.fp" || return 1
+  cluster_stop upg
+  echo "    $from -> $to with data: v$from built from the tag ingested $(cat "$WORK/upg1.summary")then updated to $got," \
+       "the installed build ingested $(cat "$WORK/upg2.summary")($((SECONDS - t0)) s)"
+  compare_fp "upgraded" "$WORK/upg.fp" "serial in-order reference" "$WORK/ref.fp"
 }
 
 #############################################################################################

@@ -15,6 +15,7 @@
 
 #include <array>
 #include <cstring>
+#include <optional>
 #include <string>
 
 extern "C" {
@@ -171,7 +172,8 @@ TxLocks tx_locks;
 
 // Takes the locks an event's objects need before the event is logged (see apply()).
 void lock_event_objects(const pgstripe::Event &ev, const std::vector<int32> &namespaces) {
-    const int32 ingest_ns = lock_namespace("stripe.ingest");
+    static const int32 ingest_ns = lock_namespace("stripe.ingest");
+    static const int32 charges_ns = lock_namespace("charges");
     if (tx_locks.lxid != MyProc->lxid || tx_locks.subxid != GetCurrentSubTransactionId()) {
         tx_locks = TxLocks{};
         tx_locks.lxid = MyProc->lxid;
@@ -189,7 +191,7 @@ void lock_event_objects(const pgstripe::Event &ev, const std::vector<int32> &nam
         // Lock order, the same in every session: a refund's charge, then the object itself.
         if (row.kind == ObjectKind::Refund)
             if (const std::string *charge = text_col(row, "charge")) {
-                lock_object(lock_namespace("charges"), *charge);
+                lock_object(charges_ns, *charge);
                 tx_locks.object_locks++;
             }
         lock_object(namespaces[i], *text_col(row, "id"));
@@ -395,6 +397,7 @@ struct Args {
     char n[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
     int k = 0;
     void null() { n[k++] = 'n'; }
+    void datum(Datum d) { v[k++] = d; }
     void text(const std::string &t) {
         const char *p = t.data();
         int len = static_cast<int>(t.size());
@@ -518,17 +521,13 @@ bool upsert_row(const pgstripe::Event &ev, const pgstripe::Row &row, Datum event
     });
     if (charge && res.applied) {
         if (aggregates) {
-            pgstripe::ChargeFacts now = to_facts(res.new_state);
-            if (res.old_state.present) {
-                pgstripe::ChargeFacts old = to_facts(res.old_state);
-                charge_aggregates(&old, now, shard);
-            } else {
-                charge_aggregates(nullptr, now, shard);
-            }
+            std::optional<pgstripe::ChargeFacts> old;
+            if (res.old_state.present) old = to_facts(res.old_state);
+            charge_aggregates(old ? &*old : nullptr, to_facts(res.new_state), shard);
         }
         if (res.refunds_to_move) {
             Args a;
-            a.text(*text_col(row, "id"));
+            a.datum(text_datum(*text_col(row, "id")));  // from the event: UTF-8, converted
             if (aggregates) a.i16(shard); else a.null();
             run_plan(cache.charge.move_refunds, a);
         }

@@ -444,10 +444,10 @@ BEGIN
   RETURN NEXT '';
 
   -- Customers paying in this currency: new in the period or returning.
-  SELECT (array_agg(c.customers) FILTER (WHERE c.week IS NULL))[1] AS customers,
-         (array_agg(c.new_customers) FILTER (WHERE c.week IS NULL))[1] AS new_customers,
-         (array_agg(c.returning_customers) FILTER (WHERE c.week IS NULL))[1] AS returning_customers,
-         (array_agg(c.guest_payments) FILTER (WHERE c.week IS NULL))[1] AS guest_payments,
+  SELECT max(c.customers) FILTER (WHERE c.week IS NULL) AS customers,
+         max(c.new_customers) FILTER (WHERE c.week IS NULL) AS new_customers,
+         max(c.returning_customers) FILTER (WHERE c.week IS NULL) AS returning_customers,
+         max(c.guest_payments) FILTER (WHERE c.week IS NULL) AS guest_payments,
          array_agg(c.new_customers ORDER BY c.week) FILTER (WHERE c.week IS NOT NULL) AS new,
          array_agg(c.returning_customers ORDER BY c.week) FILTER (WHERE c.week IS NOT NULL) AS ret
     INTO x FROM stripe._report_customers(p_from, p_to, p_account, p_livemode, p_currency) c;

@@ -135,6 +135,12 @@ deliver_start() {
 }
 deliver_wait() { local p; for p in "${DELIVER_PIDS[@]}"; do wait "$p"; done; DELIVER_PIDS=(); }
 
+# ingest_script CLUSTER DB FILE: runs a sessions.mjs script in one session and prints the count
+# of each status, e.g. "accepted=10862 duplicate=3 ".
+ingest_script() {
+  q "$1" "$2" -F ' ' -f "$3" | awk '{n[$2]++} END {for (k in n) printf "%s=%d ", k, n[k]}'
+}
+
 # summarize_delivery OUT_PREFIX: "accepted=.. duplicate=.. rejected=.. (signed ..) errors=.." and
 # the error lines grouped by SQLSTATE in $OUT_PREFIX.errors.
 summarize_delivery() {

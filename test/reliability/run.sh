@@ -124,8 +124,7 @@ setup() {
   node "$HERE/sessions.mjs" --in "$INORDER" --sessions 1 --out "$WORK/serial" >/dev/null || return 1
   t0=$SECONDS
   # One session, in created order, one event per transaction.
-  q main ref -F ' ' -f "$WORK/serial/s00.sql" | awk '{n[$2]++} END {for (k in n) printf "%s=%d ", k, n[k]}' \
-    >"$WORK/serial.summary" || return 1
+  ingest_script main ref "$WORK/serial/s00.sql" >"$WORK/serial.summary" || return 1
   echo "    reference: serial in-order ingest into database ref, one transaction per event: $(cat "$WORK/serial.summary")($((SECONDS - t0)) s)"
   grep -q "accepted=$N_EVENTS " "$WORK/serial.summary" || { echo "    the reference did not accept every event"; return 1; }
   fingerprint main ref >"$WORK/ref.fp" || return 1
@@ -679,13 +678,13 @@ upgrade_with_data() {
   node "$HERE/sessions.mjs" --in "$INORDER" --sessions 1 --limit "$half" --out "$WORK/upg1" >/dev/null || return 1
   node "$HERE/sessions.mjs" --in "$INORDER" --sessions 1 --rotate "$half" --limit $((N_EVENTS - half)) \
     --out "$WORK/upg2" >/dev/null || return 1
-  q upg d -F ' ' -f "$WORK/upg1/s00.sql" | awk '{n[$2]++} END {for (k in n) printf "%s=%d ", k, n[k]}' >"$WORK/upg1.summary" || return 1
+  ingest_script upg d "$WORK/upg1/s00.sql" >"$WORK/upg1.summary" || return 1
   # The new build: drop the private prefix, restart, update.
   sed -i "/^extension_destdir/d" "${CL_DIR[upg]}/data/postgresql.conf"
   cluster_stop upg && cluster_start upg || return 1
   q upg d -c "ALTER EXTENSION pg_stripe UPDATE" || { cluster_stop upg; return 1; }
   got=$(q upg d -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_stripe'")
-  q upg d -F ' ' -f "$WORK/upg2/s00.sql" | awk '{n[$2]++} END {for (k in n) printf "%s=%d ", k, n[k]}' >"$WORK/upg2.summary" || return 1
+  ingest_script upg d "$WORK/upg2/s00.sql" >"$WORK/upg2.summary" || return 1
   fingerprint upg d >"$WORK/upg.fp" || return 1
   cluster_stop upg
   echo "    $from -> $to with data: v$from built from the tag ingested $(cat "$WORK/upg1.summary")then updated to $got," \

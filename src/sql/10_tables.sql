@@ -297,6 +297,35 @@ CREATE TABLE stripe.agg_payments (
 );
 COMMENT ON TABLE stripe.agg_payments IS 'Per quarter-hour (UTC) of the object''s created: charges succeeded/failed and captured volume (by charge created), succeeded refunds (by refund created), disputes and lost dispute amounts (by dispute created).';
 
+-- Reporting zones rolled up by day at ingest (stripe.add_reporting_zone). A day in any zone is a
+-- union of the quarter-hours above, but a 90-day period is 8,640 quarter-hours per currency and
+-- shard: on a busy history payments_* read hundreds of thousands of rows. For the zones listed
+-- here every delta to agg_payments is also added to the day its quarter-hour falls on in that
+-- zone, so the views read one row per day; any other stripe.timezone still works, from the
+-- quarter-hours. UTC (the default stripe.timezone) is always listed.
+CREATE TABLE stripe.reporting_zones (
+    zone text COLLATE "C" PRIMARY KEY
+);
+INSERT INTO stripe.reporting_zones VALUES ('UTC');
+COMMENT ON TABLE stripe.reporting_zones IS 'Time zones whose days are rolled up at ingest (agg_payments_days); manage with stripe.add_reporting_zone / stripe.drop_reporting_zone. The name must be spelled exactly as in stripe.timezone.';
+
+CREATE TABLE stripe.agg_payments_days (
+    zone          text COLLATE "C" NOT NULL,
+    day           date NOT NULL,
+    account       text COLLATE "C",
+    livemode      boolean NOT NULL,
+    currency      text COLLATE "C" NOT NULL,
+    shard         smallint NOT NULL,
+    succeeded     bigint NOT NULL DEFAULT 0,
+    failed        bigint NOT NULL DEFAULT 0,
+    gross         bigint NOT NULL DEFAULT 0,
+    refunded      bigint NOT NULL DEFAULT 0,
+    disputes      bigint NOT NULL DEFAULT 0,
+    lost_disputed bigint NOT NULL DEFAULT 0,
+    UNIQUE NULLS NOT DISTINCT (zone, day, account, livemode, currency, shard)
+);
+COMMENT ON TABLE stripe.agg_payments_days IS 'agg_payments summed by calendar day in each of stripe.reporting_zones (same columns, same deltas, written by the same statements).';
+
 CREATE TABLE stripe.agg_declines (
     account        text COLLATE "C",
     livemode       boolean NOT NULL,

@@ -106,9 +106,17 @@ $$;
 CREATE FUNCTION stripe._add_payments(p_created timestamptz, p_account text, p_livemode boolean, p_currency text,
     p_shard smallint, p_succeeded bigint, p_failed bigint, p_gross bigint) RETURNS void
 LANGUAGE sql AS $$
-  INSERT INTO stripe.agg_payments AS a (bucket, account, livemode, currency, shard, succeeded, failed, gross)
-  VALUES (stripe._bucket($1), $2, $3, $4, $5, $6, $7, $8)
-  ON CONFLICT (bucket, account, livemode, currency, shard) DO UPDATE SET
+  WITH quarter AS (
+    INSERT INTO stripe.agg_payments AS a (bucket, account, livemode, currency, shard, succeeded, failed, gross)
+    VALUES (stripe._bucket($1), $2, $3, $4, $5, $6, $7, $8)
+    ON CONFLICT (bucket, account, livemode, currency, shard) DO UPDATE SET
+      succeeded = a.succeeded + EXCLUDED.succeeded, failed = a.failed + EXCLUDED.failed,
+      gross = a.gross + EXCLUDED.gross)
+  INSERT INTO stripe.agg_payments_days AS a (zone, day, account, livemode, currency, shard, succeeded, failed, gross)
+  SELECT z.zone, (stripe._bucket($1) AT TIME ZONE z.zone)::date, $2, $3, $4, $5, $6, $7, $8
+    FROM stripe.reporting_zones z
+   ORDER BY 1
+  ON CONFLICT (zone, day, account, livemode, currency, shard) DO UPDATE SET
     succeeded = a.succeeded + EXCLUDED.succeeded, failed = a.failed + EXCLUDED.failed,
     gross = a.gross + EXCLUDED.gross
 $$;
@@ -200,13 +208,22 @@ LANGUAGE sql AS $$
            sign * CASE WHEN stripe.refund_counts(status, reason) THEN coalesce(amount, 0) ELSE 0 END AS refunded
       FROM (SELECT -1 AS sign, old.* FROM old WHERE EXISTS (SELECT FROM up)
             UNION ALL SELECT 1, up.* FROM up) contrib),
+  pd AS (
+    SELECT stripe._bucket(created) AS bucket, account, livemode, currency, sum(refunded) AS refunded
+      FROM c WHERE created IS NOT NULL AND currency IS NOT NULL AND $2 IS NOT NULL
+     GROUP BY 1, 2, 3, 4 HAVING sum(refunded) <> 0),
   payments AS (
     INSERT INTO stripe.agg_payments AS a (bucket, account, livemode, currency, shard, refunded)
-    SELECT stripe._bucket(created), account, livemode, currency, $2, sum(refunded)
-      FROM c WHERE created IS NOT NULL AND currency IS NOT NULL AND $2 IS NOT NULL
-     GROUP BY 1, 2, 3, 4 HAVING sum(refunded) <> 0
+    SELECT bucket, account, livemode, currency, $2, refunded FROM pd
      ORDER BY 1, 2, 3, 4
     ON CONFLICT (bucket, account, livemode, currency, shard) DO UPDATE SET refunded = a.refunded + EXCLUDED.refunded),
+  days AS (
+    INSERT INTO stripe.agg_payments_days AS a (zone, day, account, livemode, currency, shard, refunded)
+    SELECT z.zone, (pd.bucket AT TIME ZONE z.zone)::date, pd.account, pd.livemode, pd.currency, $2, sum(pd.refunded)
+      FROM pd CROSS JOIN stripe.reporting_zones z
+     GROUP BY 1, 2, 3, 4, 5 HAVING sum(pd.refunded) <> 0
+     ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (zone, day, account, livemode, currency, shard) DO UPDATE SET refunded = a.refunded + EXCLUDED.refunded),
   customers AS (
     INSERT INTO stripe.customer_totals AS t (account, livemode, customer, currency, refunded)
     SELECT account, livemode, customer, currency, sum(refunded)
@@ -240,13 +257,25 @@ LANGUAGE sql AS $$
            sign * CASE WHEN status = 'lost' THEN coalesce(amount, 0) ELSE 0 END AS lost
       FROM (SELECT -1 AS sign, old.* FROM old WHERE EXISTS (SELECT FROM up)
             UNION ALL SELECT 1, up.* FROM up) contrib),
+  pd AS (
+    SELECT stripe._bucket(created) AS bucket, account, livemode, currency, sum(disputes) AS disputes,
+           sum(lost) AS lost
+      FROM c WHERE created IS NOT NULL AND currency IS NOT NULL AND $2 IS NOT NULL
+     GROUP BY 1, 2, 3, 4 HAVING (sum(disputes), sum(lost)) <> (0, 0)),
   payments AS (
     INSERT INTO stripe.agg_payments AS a (bucket, account, livemode, currency, shard, disputes, lost_disputed)
-    SELECT stripe._bucket(created), account, livemode, currency, $2, sum(disputes), sum(lost)
-      FROM c WHERE created IS NOT NULL AND currency IS NOT NULL AND $2 IS NOT NULL
-     GROUP BY 1, 2, 3, 4 HAVING (sum(disputes), sum(lost)) <> (0, 0)
+    SELECT bucket, account, livemode, currency, $2, disputes, lost FROM pd
      ORDER BY 1, 2, 3, 4
     ON CONFLICT (bucket, account, livemode, currency, shard) DO UPDATE SET
+      disputes = a.disputes + EXCLUDED.disputes, lost_disputed = a.lost_disputed + EXCLUDED.lost_disputed),
+  days AS (
+    INSERT INTO stripe.agg_payments_days AS a (zone, day, account, livemode, currency, shard, disputes, lost_disputed)
+    SELECT z.zone, (pd.bucket AT TIME ZONE z.zone)::date, pd.account, pd.livemode, pd.currency, $2,
+           sum(pd.disputes), sum(pd.lost)
+      FROM pd CROSS JOIN stripe.reporting_zones z
+     GROUP BY 1, 2, 3, 4, 5 HAVING (sum(pd.disputes), sum(pd.lost)) <> (0, 0)
+     ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (zone, day, account, livemode, currency, shard) DO UPDATE SET
       disputes = a.disputes + EXCLUDED.disputes, lost_disputed = a.lost_disputed + EXCLUDED.lost_disputed)
   SELECT EXISTS (SELECT FROM up)
 $$;
@@ -386,9 +415,23 @@ $$;
 -- The aggregates of the object tables as they stand, in bulk: the same definitions as the
 -- apply statements above, written as plain GROUP BYs. Used by stripe.rebuild().
 -------------------------------------------------------------------------------
+-- agg_payments_days of one reporting zone (NULL: of every zone) from agg_payments as it stands.
+CREATE FUNCTION stripe._aggregate_days(p_zone text) RETURNS void
+LANGUAGE sql AS $$
+  INSERT INTO stripe.agg_payments_days (zone, day, account, livemode, currency, shard, succeeded, failed, gross,
+                                        refunded, disputes, lost_disputed)
+  SELECT z.zone, (a.bucket AT TIME ZONE z.zone)::date, a.account, a.livemode, a.currency, 0,
+         sum(a.succeeded), sum(a.failed), sum(a.gross), sum(a.refunded), sum(a.disputes), sum(a.lost_disputed)
+    FROM stripe.agg_payments a CROSS JOIN stripe.reporting_zones z
+   WHERE p_zone IS NULL OR z.zone = p_zone
+   GROUP BY 1, 2, 3, 4, 5
+  HAVING (sum(a.succeeded), sum(a.failed), sum(a.gross), sum(a.refunded), sum(a.disputes), sum(a.lost_disputed))
+         <> (0, 0, 0, 0, 0, 0)
+$$;
+
 CREATE FUNCTION stripe._aggregate_all() RETURNS void
 LANGUAGE sql AS $$
-  TRUNCATE stripe.agg_payments, stripe.agg_declines, stripe.agg_methods, stripe.agg_customers,
+  TRUNCATE stripe.agg_payments, stripe.agg_payments_days, stripe.agg_declines, stripe.agg_methods, stripe.agg_customers,
            stripe.agg_checkout, stripe.customer_totals;
 
   INSERT INTO stripe.agg_payments (bucket, account, livemode, currency, shard, succeeded, failed, gross,
@@ -412,6 +455,8 @@ LANGUAGE sql AS $$
    WHERE created IS NOT NULL AND currency IS NOT NULL
    GROUP BY 1, 2, 3, 4
   HAVING (sum(succeeded), sum(failed), sum(gross), sum(refunded), sum(disputes), sum(lost)) <> (0, 0, 0, 0, 0, 0);
+
+  SELECT stripe._aggregate_days(NULL);
 
   INSERT INTO stripe.agg_declines (account, livemode, failure_code, outcome_reason, shard, failed)
   SELECT account, livemode, failure_code, outcome_reason, 0, count(*)

@@ -46,18 +46,30 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
          s.refunded, stripe.to_major(s.refunded, s.currency),
          s.disputes, stripe.ratio(s.disputes, s.succeeded),
          s.gross - s.refunded - s.lost, stripe.to_major(s.gross - s.refunded - s.lost, s.currency)
-    FROM (SELECT date_trunc(grain, a.bucket AT TIME ZONE stripe.reporting_timezone())::date AS bucket,
+    FROM (-- the reporting zone is rolled up by day (stripe.reporting_zones): one row per day
+          SELECT CASE grain WHEN 'day' THEN d.day ELSE date_trunc(grain, d.day::timestamp)::date END AS bucket,
+                 d.account, d.livemode, d.currency,
+                 sum(d.succeeded)::bigint AS succeeded, sum(d.failed)::bigint AS failed,
+                 sum(d.gross)::bigint AS gross, sum(d.refunded)::bigint AS refunded,
+                 sum(d.disputes)::bigint AS disputes, sum(d.lost_disputed)::bigint AS lost
+            FROM stripe.agg_payments_days d
+           WHERE d.zone = stripe.reporting_timezone()
+             AND (from_date IS NULL OR d.day >= from_date) AND (to_date IS NULL OR d.day <= to_date)
+           GROUP BY 1, 2, 3, 4
+          UNION ALL
+          -- any other zone: from the UTC quarter-hours (a one-time filter skips this otherwise)
+          SELECT date_trunc(grain, a.bucket AT TIME ZONE stripe.reporting_timezone())::date,
                  a.account, a.livemode, a.currency,
-                 sum(a.succeeded)::bigint AS succeeded, sum(a.failed)::bigint AS failed,
-                 sum(a.gross)::bigint AS gross, sum(a.refunded)::bigint AS refunded,
-                 sum(a.disputes)::bigint AS disputes, sum(a.lost_disputed)::bigint AS lost
+                 sum(a.succeeded)::bigint, sum(a.failed)::bigint, sum(a.gross)::bigint, sum(a.refunded)::bigint,
+                 sum(a.disputes)::bigint, sum(a.lost_disputed)::bigint
             FROM stripe.agg_payments a
-           WHERE (from_date IS NULL OR a.bucket >= from_date::timestamp AT TIME ZONE stripe.reporting_timezone())
+           WHERE NOT EXISTS (SELECT FROM stripe.reporting_zones z WHERE z.zone = stripe.reporting_timezone())
+             AND (from_date IS NULL OR a.bucket >= from_date::timestamp AT TIME ZONE stripe.reporting_timezone())
              AND (to_date IS NULL OR a.bucket < (to_date + 1)::timestamp AT TIME ZONE stripe.reporting_timezone())
            GROUP BY 1, 2, 3, 4) s
    WHERE (s.succeeded, s.failed, s.gross, s.refunded, s.disputes, s.lost) <> (0, 0, 0, 0, 0, 0)
 $$;
-COMMENT ON FUNCTION stripe.payments(text, date, date) IS 'payments_daily/_weekly/_monthly for a date_trunc grain (day, week, month) in the reporting time zone, optionally only the buckets of the days from_date..to_date (index range scan).';
+COMMENT ON FUNCTION stripe.payments(text, date, date) IS 'payments_daily/_weekly/_monthly for a date_trunc grain (day, week, month) in the reporting time zone, optionally only the buckets of the days from_date..to_date (index range scan). Reads one row per day when the zone is in stripe.reporting_zones, UTC quarter-hours otherwise.';
 
 CREATE VIEW stripe.payments_daily WITH (security_invoker = true) AS
   SELECT bucket AS day, account, livemode, currency, successful_payments, failed_payments, failure_rate,

@@ -40,8 +40,8 @@ GRANT EXECUTE ON FUNCTION stripe.ingest(text, text, text), stripe.ingest(bytea, 
 
 GRANT SELECT ON stripe.events, stripe.charges, stripe.payment_intents, stripe.refunds, stripe.disputes,
   stripe.customers, stripe.checkout_sessions, stripe.subscriptions, stripe.subscription_items, stripe.invoices,
-  stripe.agg_payments, stripe.agg_declines, stripe.agg_methods, stripe.agg_customers, stripe.agg_checkout,
-  stripe.customer_totals,
+  stripe.agg_payments, stripe.agg_payments_days, stripe.agg_declines, stripe.agg_methods, stripe.agg_customers,
+  stripe.agg_checkout, stripe.customer_totals, stripe.reporting_zones,
   stripe.payments_daily, stripe.payments_weekly, stripe.payments_monthly, stripe.decline_reasons,
   stripe.payment_method_mix, stripe.new_customers_daily, stripe.customer_stats, stripe.cohort_retention,
   stripe.checkout_funnel_daily
@@ -54,7 +54,8 @@ GRANT SELECT ON stripe.rejected_deliveries, stripe.endpoint_status TO stripe_adm
 GRANT EXECUTE ON FUNCTION
   stripe.create_endpoint(text, text, integer), stripe.rotate_endpoint_secret(text, text, interval),
   stripe.drop_endpoint(text), stripe.ingest_event(text), stripe.ingest_event(jsonb), stripe.rebuild(),
-  stripe.ingest(text, text, text), stripe.ingest(bytea, text, text)
+  stripe.ingest(text, text, text), stripe.ingest(bytea, text, text),
+  stripe.add_reporting_zone(text), stripe.drop_reporting_zone(text)
 TO stripe_admin;
 
 -------------------------------------------------------------------------------
@@ -87,7 +88,7 @@ DECLARE t text;
 BEGIN
   FOREACH t IN ARRAY ARRAY['events', 'charges', 'payment_intents', 'refunds', 'disputes', 'customers',
                            'checkout_sessions', 'subscriptions', 'subscription_items', 'invoices',
-                           'agg_payments', 'agg_declines', 'agg_methods', 'agg_customers', 'agg_checkout',
+                           'agg_payments', 'agg_payments_days', 'agg_declines', 'agg_methods', 'agg_customers', 'agg_checkout',
                            'customer_totals'] LOOP
     EXECUTE format('ALTER TABLE stripe.%I ENABLE ROW LEVEL SECURITY', t);
     EXECUTE format('CREATE POLICY account_scope ON stripe.%I FOR SELECT USING (stripe.account_visible(account))', t);
@@ -112,6 +113,9 @@ SELECT pg_catalog.pg_extension_config_dump('stripe.subscriptions', '');
 SELECT pg_catalog.pg_extension_config_dump('stripe.subscription_items', '');
 SELECT pg_catalog.pg_extension_config_dump('stripe.invoices', '');
 SELECT pg_catalog.pg_extension_config_dump('stripe.agg_payments', '');
+SELECT pg_catalog.pg_extension_config_dump('stripe.agg_payments_days', '');
+-- UTC is inserted by CREATE EXTENSION itself (and cannot be dropped).
+SELECT pg_catalog.pg_extension_config_dump('stripe.reporting_zones', 'WHERE zone <> ''UTC''');
 SELECT pg_catalog.pg_extension_config_dump('stripe.agg_declines', '');
 SELECT pg_catalog.pg_extension_config_dump('stripe.agg_methods', '');
 SELECT pg_catalog.pg_extension_config_dump('stripe.agg_customers', '');

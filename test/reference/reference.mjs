@@ -529,6 +529,9 @@ export function referenceSuite({ test, assert, db: DB, dir: DATA, label: LABEL }
   let before = null;
 
   test(`${LABEL}: ingest every delivery; duplicates are reported and change nothing`, () => {
+    // UTC and Asia/Seoul are read from the per-day rollups written at ingest, America/New_York
+    // from the quarter-hours (until it is added below): both paths face the same reference.
+    assert.equal(psql(DB, "select stripe.add_reporting_zone('Asia/Seoul')").trim(), 't');
     const deliveries = lines('events.jsonl');
     const distinct = new Set(lines('events_inorder.jsonl').map((l) => JSON.parse(l).id));
     const t0 = Date.now();
@@ -571,6 +574,18 @@ export function referenceSuite({ test, assert, db: DB, dir: DATA, label: LABEL }
       });
     }
   }
+
+  test(`${LABEL}: a reporting zone added after ingest is filled from the history`, () => {
+    const tz = 'America/New_York';
+    assert.equal(psql(DB, `select count(*) from stripe.agg_payments_days where zone = '${tz}'`).trim(), '0');
+    assert.equal(psql(DB, `select stripe.add_reporting_zone('${tz}')`).trim(), 't');
+    assert.equal(psql(DB, `select stripe.add_reporting_zone('${tz}')`).trim(), 'f');
+    assert.notEqual(psql(DB, `select count(*) from stripe.agg_payments_days where zone = '${tz}'`).trim(), '0');
+    const expected = expectedViews(truth, tz, asOf);
+    for (const name of ['payments_daily', 'payments_weekly', 'payments_monthly']) {
+      assertNoDiffs(compareRows(VIEWS[name], expected[name], fetchRows(DB, viewSql(name, asOf), { tz }), name));
+    }
+  });
 
   test(`${LABEL}: stripe.rebuild() replays the log into exactly the incremental state`, () => {
     before = viewSnapshot(DB, asOf);

@@ -1,9 +1,12 @@
 -- pg_stripe 0.2.0 -> 0.3.0 (ALTER EXTENSION pg_stripe UPDATE). Runs in one transaction.
 --
--- 0.3.0: payments_daily/_weekly/_monthly and stripe.payments() read a per-day rollup for the
--- reporting zones listed in stripe.reporting_zones (UTC, plus any added with
--- stripe.add_reporting_zone), written by the same ingest statements as the quarter-hours; other
--- zones read the quarter-hours as before. The UTC rollup is filled here from the quarter-hours.
+-- 0.3.0: for the reporting zones listed in stripe.reporting_zones (UTC, plus any added with
+-- stripe.add_reporting_zone), payments_daily/_weekly/_monthly and stripe.payments() read a
+-- per-day rollup written by the same ingest statements as the quarter-hours, and
+-- cohort_retention reads a cohort x month matrix kept at ingest (stripe._add_cohort_payment);
+-- other zones are computed as before. The UTC rollups are filled here from the quarter-hours
+-- and the charges (on a large history this takes a while: about the time of one
+-- cohort_retention query in 0.2.0 plus a scan of agg_payments).
 \echo Use "ALTER EXTENSION pg_stripe UPDATE" to load this file. \quit
 
 CREATE TABLE stripe.reporting_zones (
@@ -28,6 +31,34 @@ CREATE TABLE stripe.agg_payments_days (
     UNIQUE NULLS NOT DISTINCT (zone, day, account, livemode, currency, shard)
 );
 COMMENT ON TABLE stripe.agg_payments_days IS 'agg_payments summed by calendar day in each of stripe.reporting_zones (same columns, same deltas, written by the same statements).';
+
+-- cohort_retention for the reporting zones: each customer's succeeded payments (any currency)
+-- per month of the zone, and per cohort (the month of a customer's first payment) the number of
+-- its customers with a payment in each month. Kept by stripe._add_cohort_payment at ingest, so
+-- the view reads one row per cohort and month instead of every payment.
+CREATE TABLE stripe.customer_months (
+    zone     text COLLATE "C" NOT NULL,
+    account  text COLLATE "C",
+    livemode boolean NOT NULL,
+    customer text COLLATE "C" NOT NULL,
+    month    date NOT NULL,
+    payments bigint NOT NULL,
+    UNIQUE NULLS NOT DISTINCT (zone, account, livemode, customer, month)
+);
+COMMENT ON TABLE stripe.customer_months IS 'Succeeded charges of each customer (any currency) per calendar month in each of stripe.reporting_zones; rows with payments > 0 only.';
+
+CREATE TABLE stripe.agg_cohorts (
+    zone             text COLLATE "C" NOT NULL,
+    account          text COLLATE "C",
+    livemode         boolean NOT NULL,
+    cohort_month     date NOT NULL,
+    month            date NOT NULL,
+    shard            smallint NOT NULL,
+    customers        bigint NOT NULL DEFAULT 0,
+    repeat_customers bigint NOT NULL DEFAULT 0,
+    UNIQUE NULLS NOT DISTINCT (zone, account, livemode, cohort_month, month, shard)
+);
+COMMENT ON TABLE stripe.agg_cohorts IS 'Per reporting zone and cohort: customers of the cohort with a succeeded payment in month (at month = cohort_month: the cohort size) and, on that row, those with >= 2 succeeded payments in total.';
 
 CREATE OR REPLACE FUNCTION stripe._add_payments(p_created timestamptz, p_account text, p_livemode boolean, p_currency text,
     p_shard smallint, p_succeeded bigint, p_failed bigint, p_gross bigint) RETURNS void
@@ -140,6 +171,72 @@ LANGUAGE sql AS $$
   SELECT EXISTS (SELECT FROM up)
 $$;
 
+CREATE FUNCTION stripe._add_cohort_payment(p_account text, p_livemode boolean, p_customer text,
+    p_created timestamptz, p_delta integer, p_shard smallint) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+  z text;
+  m date;
+  before_months date[];
+  after_months date[];
+  before_total bigint;
+  after_total bigint;
+  before_n bigint;
+  after_n bigint;
+BEGIN
+  -- stripe.add_reporting_zone holds SHARE on customer_months while it fills a new zone: taking
+  -- the writer's lock first means the zone list read below includes it, or it waits for us.
+  LOCK TABLE stripe.customer_months IN ROW EXCLUSIVE MODE;
+  -- A customer's months are read, then written: sessions paying the same customer take turns
+  -- (held to commit; a charge moving between two customers locks them in key order).
+  PERFORM pg_advisory_xact_lock(hashtext('stripe.customer_months'),
+                                hashtext(concat_ws(' ', p_account, p_livemode, p_customer)));
+  FOR z IN SELECT r.zone FROM stripe.reporting_zones r ORDER BY 1 LOOP
+    m := date_trunc('month', stripe._bucket(p_created) AT TIME ZONE z)::date;
+    SELECT array_agg(cm.month ORDER BY cm.month), coalesce(sum(cm.payments), 0),
+           coalesce(sum(cm.payments) FILTER (WHERE cm.month = m), 0)
+      INTO before_months, before_total, before_n
+      FROM stripe.customer_months cm
+     WHERE cm.zone = z AND cm.account IS NOT DISTINCT FROM p_account AND cm.livemode = p_livemode
+       AND cm.customer = p_customer;
+    after_n := before_n + p_delta;
+    after_total := before_total + p_delta;
+    IF after_n < 0 THEN
+      RAISE EXCEPTION 'pg_stripe: customer_months would go negative for a customer (run stripe.rebuild())'
+        USING ERRCODE = 'data_corrupted';
+    END IF;
+    IF after_n = 0 THEN
+      DELETE FROM stripe.customer_months cm
+       WHERE cm.zone = z AND cm.account IS NOT DISTINCT FROM p_account AND cm.livemode = p_livemode
+         AND cm.customer = p_customer AND cm.month = m;
+    ELSE
+      INSERT INTO stripe.customer_months AS cm (zone, account, livemode, customer, month, payments)
+      VALUES (z, p_account, p_livemode, p_customer, m, after_n)
+      ON CONFLICT (zone, account, livemode, customer, month) DO UPDATE SET payments = EXCLUDED.payments;
+    END IF;
+    after_months := CASE WHEN before_n = 0 AND after_n > 0
+                         THEN ARRAY(SELECT x FROM unnest(before_months || m) x ORDER BY x)
+                         WHEN before_n > 0 AND after_n = 0 THEN array_remove(before_months, m)
+                         ELSE before_months END;
+    IF after_months IS DISTINCT FROM before_months OR (before_total >= 2) <> (after_total >= 2) THEN
+      INSERT INTO stripe.agg_cohorts AS a (zone, account, livemode, cohort_month, month, shard, customers,
+                                          repeat_customers)
+      SELECT z, p_account, p_livemode, d.cohort_month, d.month, p_shard, sum(d.customers), sum(d.repeaters)
+        FROM (SELECT before_months[1] AS cohort_month, x AS month, -1 AS customers,
+                     -(x = before_months[1] AND before_total >= 2)::int AS repeaters
+                FROM unnest(before_months) x
+              UNION ALL
+              SELECT after_months[1], x, 1, (x = after_months[1] AND after_total >= 2)::int
+                FROM unnest(after_months) x) d
+       GROUP BY d.cohort_month, d.month
+      HAVING (sum(d.customers), sum(d.repeaters)) <> (0, 0)
+       ORDER BY d.cohort_month, d.month
+      ON CONFLICT (zone, account, livemode, cohort_month, month, shard) DO UPDATE SET
+        customers = a.customers + EXCLUDED.customers, repeat_customers = a.repeat_customers + EXCLUDED.repeat_customers;
+    END IF;
+  END LOOP;
+END $$;
+
 CREATE FUNCTION stripe._aggregate_days(p_zone text) RETURNS void
 LANGUAGE sql AS $$
   INSERT INTO stripe.agg_payments_days (zone, day, account, livemode, currency, shard, succeeded, failed, gross,
@@ -153,9 +250,30 @@ LANGUAGE sql AS $$
          <> (0, 0, 0, 0, 0, 0)
 $$;
 
+CREATE FUNCTION stripe._aggregate_cohorts(p_zone text) RETURNS void
+LANGUAGE sql AS $$
+  INSERT INTO stripe.customer_months (zone, account, livemode, customer, month, payments)
+  SELECT z.zone, c.account, c.livemode, c.customer,
+         date_trunc('month', stripe._bucket(c.created) AT TIME ZONE z.zone)::date, count(*)
+    FROM stripe.charges c CROSS JOIN stripe.reporting_zones z
+   WHERE c.status = 'succeeded' AND c.customer IS NOT NULL AND c.created IS NOT NULL
+     AND (p_zone IS NULL OR z.zone = p_zone)
+   GROUP BY 1, 2, 3, 4, 5;
+
+  INSERT INTO stripe.agg_cohorts (zone, account, livemode, cohort_month, month, shard, customers, repeat_customers)
+  SELECT x.zone, x.account, x.livemode, x.cohort_month, x.month, 0, count(*),
+         count(*) FILTER (WHERE x.month = x.cohort_month AND x.total >= 2)
+    FROM (SELECT cm.zone, cm.account, cm.livemode, cm.month, min(cm.month) OVER w AS cohort_month,
+                 sum(cm.payments) OVER w AS total
+            FROM stripe.customer_months cm
+           WHERE p_zone IS NULL OR cm.zone = p_zone
+          WINDOW w AS (PARTITION BY cm.zone, cm.account, cm.livemode, cm.customer)) x
+   GROUP BY 1, 2, 3, 4, 5;
+$$;
+
 CREATE OR REPLACE FUNCTION stripe._aggregate_all() RETURNS void
 LANGUAGE sql AS $$
-  TRUNCATE stripe.agg_payments, stripe.agg_payments_days, stripe.agg_declines, stripe.agg_methods, stripe.agg_customers,
+  TRUNCATE stripe.agg_payments, stripe.agg_payments_days, stripe.customer_months, stripe.agg_cohorts, stripe.agg_declines, stripe.agg_methods, stripe.agg_customers,
            stripe.agg_checkout, stripe.customer_totals;
 
   INSERT INTO stripe.agg_payments (bucket, account, livemode, currency, shard, succeeded, failed, gross,
@@ -221,6 +339,13 @@ LANGUAGE sql AS $$
    WHERE customer IS NOT NULL AND currency IS NOT NULL
    GROUP BY 1, 2, 3, 4
   HAVING (sum(payments), sum(failed), sum(spent), sum(refunded)) <> (0, 0, 0, 0);
+
+  SELECT stripe._aggregate_cohorts(NULL);
+$$;
+
+CREATE FUNCTION stripe._rolled_up(zone text) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL UNSAFE AS $$
+  SELECT EXISTS (SELECT FROM stripe.reporting_zones z WHERE z.zone = $1)
 $$;
 
 CREATE OR REPLACE FUNCTION stripe.payments(grain text, from_date date DEFAULT NULL, to_date date DEFAULT NULL)
@@ -254,13 +379,60 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                  sum(a.succeeded)::bigint, sum(a.failed)::bigint, sum(a.gross)::bigint, sum(a.refunded)::bigint,
                  sum(a.disputes)::bigint, sum(a.lost_disputed)::bigint
             FROM stripe.agg_payments a
-           WHERE NOT EXISTS (SELECT FROM stripe.reporting_zones z WHERE z.zone = stripe.reporting_timezone())
+           WHERE NOT stripe._rolled_up(stripe.reporting_timezone())
              AND (from_date IS NULL OR a.bucket >= from_date::timestamp AT TIME ZONE stripe.reporting_timezone())
              AND (to_date IS NULL OR a.bucket < (to_date + 1)::timestamp AT TIME ZONE stripe.reporting_timezone())
            GROUP BY 1, 2, 3, 4) s
    WHERE (s.succeeded, s.failed, s.gross, s.refunded, s.disputes, s.lost) <> (0, 0, 0, 0, 0, 0)
 $$;
 COMMENT ON FUNCTION stripe.payments(text, date, date) IS 'payments_daily/_weekly/_monthly for a date_trunc grain (day, week, month) in the reporting time zone, optionally only the buckets of the days from_date..to_date (index range scan). Reads one row per day when the zone is in stripe.reporting_zones, UTC quarter-hours otherwise.';
+
+CREATE OR REPLACE VIEW stripe.cohort_retention WITH (security_invoker = true) AS
+  WITH paid AS MATERIALIZED (
+    SELECT c.account, c.livemode, c.customer, stripe._bucket(c.created) AS quarter
+      FROM stripe.charges c
+     WHERE c.status = 'succeeded' AND c.customer IS NOT NULL AND c.created IS NOT NULL
+       AND NOT stripe._rolled_up(stripe.reporting_timezone())),
+  quarters AS (
+    SELECT q.quarter, date_trunc('month', q.quarter AT TIME ZONE stripe.reporting_timezone())::date AS month
+      FROM (SELECT DISTINCT quarter FROM paid) q),
+  months AS (  -- customer x month of payment, with the payments made
+    SELECT p.account, p.livemode, p.customer, q.month, count(*) AS payments
+      FROM paid p JOIN quarters q ON q.quarter = p.quarter
+     GROUP BY 1, 2, 3, 4),
+  cm AS (
+    SELECT m.account, m.livemode, m.customer, m.month,
+           min(m.month) OVER w AS cohort_month, sum(m.payments) OVER w AS payments
+      FROM months m
+    WINDOW w AS (PARTITION BY m.account, m.livemode, m.customer)),
+  cells AS (  -- customers of a cohort active in a month; repeat customers on the cohort's own month
+    SELECT a.account, a.livemode, a.cohort_month, a.month, sum(a.customers)::bigint AS active,
+           sum(a.repeat_customers)::bigint AS repeaters
+      FROM stripe.agg_cohorts a
+     WHERE a.zone = stripe.reporting_timezone()
+     GROUP BY 1, 2, 3, 4
+    UNION ALL
+    -- one row per customer and month: count(*) counts distinct customers
+    SELECT account, livemode, cohort_month, month, count(*),
+           count(*) FILTER (WHERE month = cohort_month AND payments >= 2)
+      FROM cm GROUP BY 1, 2, 3, 4),
+  cohorts AS (
+    SELECT account, livemode, cohort_month, active AS cohort_size, repeaters AS repeat_customers
+      FROM cells WHERE month = cohort_month AND active > 0),
+  last_month AS (
+    SELECT account, livemode, max(month) AS month FROM cells WHERE active > 0 GROUP BY 1, 2)
+  SELECT co.cohort_month, co.account, co.livemode, o.month_offset, co.cohort_size,
+         coalesce(a.active, 0) AS active_customers,
+         stripe.ratio(coalesce(a.active, 0), co.cohort_size) AS retention,
+         co.repeat_customers
+    FROM cohorts co
+    JOIN last_month l ON l.account IS NOT DISTINCT FROM co.account AND l.livemode = co.livemode
+   CROSS JOIN LATERAL generate_series(0, ((extract(year FROM l.month) - extract(year FROM co.cohort_month)) * 12
+                                          + extract(month FROM l.month) - extract(month FROM co.cohort_month))::int)
+         AS o(month_offset)
+    LEFT JOIN cells a ON a.account IS NOT DISTINCT FROM co.account AND a.livemode = co.livemode
+                     AND a.cohort_month = co.cohort_month
+                     AND a.month = (co.cohort_month + make_interval(months => o.month_offset))::date;
 
 CREATE FUNCTION stripe.add_reporting_zone(zone text) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -269,15 +441,16 @@ BEGIN
     RAISE EXCEPTION 'a reporting zone needs a name' USING ERRCODE = 'invalid_parameter_value';
   END IF;
   PERFORM now() AT TIME ZONE zone;  -- an unknown zone raises here (22023)
-  LOCK TABLE stripe.agg_payments IN SHARE MODE;
+  LOCK TABLE stripe.agg_payments, stripe.customer_months IN SHARE MODE;
   INSERT INTO stripe.reporting_zones AS z VALUES (zone) ON CONFLICT DO NOTHING;
   IF NOT FOUND THEN
     RETURN false;
   END IF;
   PERFORM stripe._aggregate_days(zone);
+  PERFORM stripe._aggregate_cohorts(zone);
   RETURN true;
 END $$;
-COMMENT ON FUNCTION stripe.add_reporting_zone(text) IS 'Rolls payments_* up by day in this time zone from now on (and for the history, filled now): the views read one row per day when stripe.timezone is set to exactly this name. Returns false if it already was.';
+COMMENT ON FUNCTION stripe.add_reporting_zone(text) IS 'Rolls payments_* up by day and cohort_retention up by cohort in this time zone, from now on and for the history (filled now): the views read the rollups when stripe.timezone is set to exactly this name. Returns false if it already was.';
 
 CREATE FUNCTION stripe.drop_reporting_zone(zone text) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -285,24 +458,36 @@ BEGIN
   IF zone = 'UTC' THEN
     RAISE EXCEPTION 'UTC is always a reporting zone' USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  LOCK TABLE stripe.agg_payments IN SHARE MODE;
+  LOCK TABLE stripe.agg_payments, stripe.customer_months IN SHARE MODE;
   DELETE FROM stripe.reporting_zones z WHERE z.zone = drop_reporting_zone.zone;
   IF NOT FOUND THEN
     RETURN false;
   END IF;
   DELETE FROM stripe.agg_payments_days d WHERE d.zone = drop_reporting_zone.zone;
+  DELETE FROM stripe.customer_months d WHERE d.zone = drop_reporting_zone.zone;
+  DELETE FROM stripe.agg_cohorts d WHERE d.zone = drop_reporting_zone.zone;
   RETURN true;
 END $$;
-COMMENT ON FUNCTION stripe.drop_reporting_zone(text) IS 'Stops rolling payments_* up by day in this zone (the views then read quarter-hours for it). UTC stays.';
+COMMENT ON FUNCTION stripe.drop_reporting_zone(text) IS 'Stops rolling payments_* and cohort_retention up in this zone (the views then compute it from the quarter-hours and the charges). UTC stays.';
 
 SELECT stripe._aggregate_days(NULL);
+SELECT stripe._aggregate_cohorts(NULL);
 
-REVOKE ALL ON stripe.reporting_zones, stripe.agg_payments_days FROM PUBLIC;
-REVOKE ALL ON FUNCTION stripe._aggregate_days(text), stripe.add_reporting_zone(text),
-  stripe.drop_reporting_zone(text) FROM PUBLIC;
-GRANT SELECT ON stripe.agg_payments_days, stripe.reporting_zones TO stripe_reader;
+REVOKE ALL ON stripe.reporting_zones, stripe.agg_payments_days, stripe.customer_months, stripe.agg_cohorts FROM PUBLIC;
+REVOKE ALL ON FUNCTION stripe._add_cohort_payment(text, boolean, text, timestamptz, integer, smallint),
+  stripe._aggregate_days(text), stripe._aggregate_cohorts(text), stripe._rolled_up(text),
+  stripe.add_reporting_zone(text), stripe.drop_reporting_zone(text) FROM PUBLIC;
+GRANT SELECT ON stripe.agg_payments_days, stripe.reporting_zones, stripe.customer_months, stripe.agg_cohorts
+  TO stripe_reader;
+GRANT EXECUTE ON FUNCTION stripe._rolled_up(text) TO stripe_reader;
 GRANT EXECUTE ON FUNCTION stripe.add_reporting_zone(text), stripe.drop_reporting_zone(text) TO stripe_admin;
 ALTER TABLE stripe.agg_payments_days ENABLE ROW LEVEL SECURITY;
 CREATE POLICY account_scope ON stripe.agg_payments_days FOR SELECT USING (stripe.account_visible(account));
+ALTER TABLE stripe.customer_months ENABLE ROW LEVEL SECURITY;
+CREATE POLICY account_scope ON stripe.customer_months FOR SELECT USING (stripe.account_visible(account));
+ALTER TABLE stripe.agg_cohorts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY account_scope ON stripe.agg_cohorts FOR SELECT USING (stripe.account_visible(account));
 SELECT pg_catalog.pg_extension_config_dump('stripe.agg_payments_days', '');
 SELECT pg_catalog.pg_extension_config_dump('stripe.reporting_zones', 'WHERE zone <> ''UTC''');
+SELECT pg_catalog.pg_extension_config_dump('stripe.customer_months', '');
+SELECT pg_catalog.pg_extension_config_dump('stripe.agg_cohorts', '');

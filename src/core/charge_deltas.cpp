@@ -110,6 +110,22 @@ ChargeDeltas charge_deltas(const ChargeFacts *old, const ChargeFacts &now) {
                     now.customer != old->customer || now.currency != old->currency || now.created != old->created;
         if (left) out.recompute_span = ChargeDeltas::SpanKey{old->account, old->livemode, *old->customer, *old->currency};
     }
+
+    // cohort_retention counts a customer's succeeded payments of any currency by month of created.
+    auto paid = [](const ChargeFacts *c, int delta) -> std::optional<CohortDelta> {
+        if (c == nullptr || c->status != "succeeded" || !c->customer || !c->created) return std::nullopt;
+        return CohortDelta{c->account, c->livemode, *c->customer, *c->created, delta};
+    };
+    auto gone = paid(old, -1), came = paid(&now, +1);
+    bool same = gone && came && gone->account == came->account && gone->livemode == came->livemode &&
+                gone->customer == came->customer && gone->created == came->created;
+    if (!same) {
+        if (gone) out.cohort.push_back(*gone);
+        if (came) out.cohort.push_back(*came);
+        std::sort(out.cohort.begin(), out.cohort.end(), [](const CohortDelta &a, const CohortDelta &b) {
+            return std::tie(a.account, a.livemode, a.customer, a.delta) < std::tie(b.account, b.livemode, b.customer, b.delta);
+        });
+    }
     return out;
 }
 

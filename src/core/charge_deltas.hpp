@@ -60,6 +60,14 @@ struct CustomerDelta {   // stripe.customer_totals
     std::optional<int64_t> paid_at;  // created of a succeeded payment added (first/last payment)
 };
 
+struct CohortDelta {     // stripe.customer_months / agg_cohorts: one succeeded payment of a customer
+    OptText account;
+    bool livemode;
+    std::string customer;
+    int64_t created;
+    int delta;           // -1: the payment left (old state), +1: it arrived (new state)
+};
+
 struct ChargeDeltas {
     // Rows with a non-zero delta only; rows of one key merged. Customer rows in key order (the
     // table is shared by every session: a fixed order means two changes never deadlock).
@@ -75,7 +83,12 @@ struct ChargeDeltas {
         std::string customer, currency;
     };
     std::optional<SpanKey> recompute_span;
-    bool empty() const { return payments.empty() && declines.empty() && methods.empty() && customers.empty(); }
+    // cohort_retention: the succeeded payment (any currency) this change takes from a customer
+    // and/or gives to one; nothing when both states are the same payment. In key order.
+    std::vector<CohortDelta> cohort;
+    bool empty() const {
+        return payments.empty() && declines.empty() && methods.empty() && customers.empty() && cohort.empty();
+    }
 };
 
 // old = nullptr: the charge was unknown. Call only when the new state was applied.

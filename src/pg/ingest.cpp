@@ -59,7 +59,7 @@ struct KindShape {
 // Charges only: the aggregate upserts of a charge change (see stripe._apply_charges).
 struct ChargePlans {
     SPIPlanPtr add_payments = nullptr, add_declines = nullptr, add_methods = nullptr, add_customer = nullptr;
-    SPIPlanPtr move_refunds = nullptr, recompute_span = nullptr;
+    SPIPlanPtr move_refunds = nullptr, recompute_span = nullptr, add_cohort = nullptr;
 };
 
 struct Cache {
@@ -281,6 +281,9 @@ KindShape &shape_for(const pgstripe::Row &row) {
         cp.move_refunds = prepare(function_body("_move_refunds").c_str(), 2, mov);
         Oid span[4] = {TEXTOID, BOOLOID, TEXTOID, TEXTOID};
         cp.recompute_span = prepare("SELECT stripe._recompute_customer_span($1, $2, $3, $4)", 4, span);
+        // A PL/pgSQL function (it reads a customer's months, then writes): called, not inlined.
+        Oid coh[6] = {TEXTOID, BOOLOID, TEXTOID, TIMESTAMPTZOID, INT4OID, INT2OID};
+        cp.add_cohort = prepare("SELECT stripe._add_cohort_payment($1, $2, $3, $4, $5, $6)", 6, coh);
     }
     k.lock_key = lock_namespace(table);
     k.typid = typid;
@@ -450,6 +453,12 @@ void charge_aggregates(const pgstripe::ChargeFacts *old, const pgstripe::ChargeF
         a.text(d.recompute_span->account), a.boolean(d.recompute_span->livemode);
         a.text(d.recompute_span->customer), a.text(d.recompute_span->currency);
         run_plan(cp.recompute_span, a);
+    }
+    for (const auto &x : d.cohort) {
+        Args a;
+        a.text(x.account), a.boolean(x.livemode), a.text(x.customer), a.time(x.created);
+        a.datum(Int32GetDatum(x.delta)), a.i16(shard);
+        run_plan(cp.add_cohort, a);
     }
 }
 

@@ -326,6 +326,34 @@ CREATE TABLE stripe.agg_payments_days (
 );
 COMMENT ON TABLE stripe.agg_payments_days IS 'agg_payments summed by calendar day in each of stripe.reporting_zones (same columns, same deltas, written by the same statements).';
 
+-- cohort_retention for the reporting zones: each customer's succeeded payments (any currency)
+-- per month of the zone, and per cohort (the month of a customer's first payment) the number of
+-- its customers with a payment in each month. Kept by stripe._add_cohort_payment at ingest, so
+-- the view reads one row per cohort and month instead of every payment.
+CREATE TABLE stripe.customer_months (
+    zone     text COLLATE "C" NOT NULL,
+    account  text COLLATE "C",
+    livemode boolean NOT NULL,
+    customer text COLLATE "C" NOT NULL,
+    month    date NOT NULL,
+    payments bigint NOT NULL,
+    UNIQUE NULLS NOT DISTINCT (zone, account, livemode, customer, month)
+);
+COMMENT ON TABLE stripe.customer_months IS 'Succeeded charges of each customer (any currency) per calendar month in each of stripe.reporting_zones; rows with payments > 0 only.';
+
+CREATE TABLE stripe.agg_cohorts (
+    zone             text COLLATE "C" NOT NULL,
+    account          text COLLATE "C",
+    livemode         boolean NOT NULL,
+    cohort_month     date NOT NULL,
+    month            date NOT NULL,
+    shard            smallint NOT NULL,
+    customers        bigint NOT NULL DEFAULT 0,
+    repeat_customers bigint NOT NULL DEFAULT 0,
+    UNIQUE NULLS NOT DISTINCT (zone, account, livemode, cohort_month, month, shard)
+);
+COMMENT ON TABLE stripe.agg_cohorts IS 'Per reporting zone and cohort: customers of the cohort with a succeeded payment in month (at month = cohort_month: the cohort size) and, on that row, those with >= 2 succeeded payments in total.';
+
 CREATE TABLE stripe.agg_declines (
     account        text COLLATE "C",
     livemode       boolean NOT NULL,

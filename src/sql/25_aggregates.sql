@@ -140,6 +140,78 @@ RETURNS void LANGUAGE sql AS $$
     succeeded = a.succeeded + EXCLUDED.succeeded, gross = a.gross + EXCLUDED.gross
 $$;
 
+-- cohort_retention: one succeeded payment (p_delta +1) of a customer arrives, or leaves (-1), as
+-- computed by src/core/charge_deltas.cpp. For every reporting zone, the customer's months are
+-- read, the payment's month changed, and the cells of agg_cohorts the customer counts in move
+-- from what they were (before) to what they are (after) -- usually one cell or none: a payment in
+-- a month the customer was already active in changes nothing unless it makes them a repeat
+-- customer.
+CREATE FUNCTION stripe._add_cohort_payment(p_account text, p_livemode boolean, p_customer text,
+    p_created timestamptz, p_delta integer, p_shard smallint) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+  z text;
+  m date;
+  before_months date[];
+  after_months date[];
+  before_total bigint;
+  after_total bigint;
+  before_n bigint;
+  after_n bigint;
+BEGIN
+  -- stripe.add_reporting_zone holds SHARE on customer_months while it fills a new zone: taking
+  -- the writer's lock first means the zone list read below includes it, or it waits for us.
+  LOCK TABLE stripe.customer_months IN ROW EXCLUSIVE MODE;
+  -- A customer's months are read, then written: sessions paying the same customer take turns
+  -- (held to commit; a charge moving between two customers locks them in key order).
+  PERFORM pg_advisory_xact_lock(hashtext('stripe.customer_months'),
+                                hashtext(concat_ws(' ', p_account, p_livemode, p_customer)));
+  FOR z IN SELECT r.zone FROM stripe.reporting_zones r ORDER BY 1 LOOP
+    m := date_trunc('month', stripe._bucket(p_created) AT TIME ZONE z)::date;
+    SELECT array_agg(cm.month ORDER BY cm.month), coalesce(sum(cm.payments), 0),
+           coalesce(sum(cm.payments) FILTER (WHERE cm.month = m), 0)
+      INTO before_months, before_total, before_n
+      FROM stripe.customer_months cm
+     WHERE cm.zone = z AND cm.account IS NOT DISTINCT FROM p_account AND cm.livemode = p_livemode
+       AND cm.customer = p_customer;
+    after_n := before_n + p_delta;
+    after_total := before_total + p_delta;
+    IF after_n < 0 THEN
+      RAISE EXCEPTION 'pg_stripe: customer_months would go negative for a customer (run stripe.rebuild())'
+        USING ERRCODE = 'data_corrupted';
+    END IF;
+    IF after_n = 0 THEN
+      DELETE FROM stripe.customer_months cm
+       WHERE cm.zone = z AND cm.account IS NOT DISTINCT FROM p_account AND cm.livemode = p_livemode
+         AND cm.customer = p_customer AND cm.month = m;
+    ELSE
+      INSERT INTO stripe.customer_months AS cm (zone, account, livemode, customer, month, payments)
+      VALUES (z, p_account, p_livemode, p_customer, m, after_n)
+      ON CONFLICT (zone, account, livemode, customer, month) DO UPDATE SET payments = EXCLUDED.payments;
+    END IF;
+    after_months := CASE WHEN before_n = 0 AND after_n > 0
+                         THEN ARRAY(SELECT x FROM unnest(before_months || m) x ORDER BY x)
+                         WHEN before_n > 0 AND after_n = 0 THEN array_remove(before_months, m)
+                         ELSE before_months END;
+    IF after_months IS DISTINCT FROM before_months OR (before_total >= 2) <> (after_total >= 2) THEN
+      INSERT INTO stripe.agg_cohorts AS a (zone, account, livemode, cohort_month, month, shard, customers,
+                                          repeat_customers)
+      SELECT z, p_account, p_livemode, d.cohort_month, d.month, p_shard, sum(d.customers), sum(d.repeaters)
+        FROM (SELECT before_months[1] AS cohort_month, x AS month, -1 AS customers,
+                     -(x = before_months[1] AND before_total >= 2)::int AS repeaters
+                FROM unnest(before_months) x
+              UNION ALL
+              SELECT after_months[1], x, 1, (x = after_months[1] AND after_total >= 2)::int
+                FROM unnest(after_months) x) d
+       GROUP BY d.cohort_month, d.month
+      HAVING (sum(d.customers), sum(d.repeaters)) <> (0, 0)
+       ORDER BY d.cohort_month, d.month
+      ON CONFLICT (zone, account, livemode, cohort_month, month, shard) DO UPDATE SET
+        customers = a.customers + EXCLUDED.customers, repeat_customers = a.repeat_customers + EXCLUDED.repeat_customers;
+    END IF;
+  END LOOP;
+END $$;
+
 -- p_paid_at: the created of a succeeded payment added (NULL if none); first/last only move out.
 CREATE FUNCTION stripe._add_customer(p_account text, p_livemode boolean, p_customer text, p_currency text,
     p_payments bigint, p_failed bigint, p_spent bigint, p_paid_at timestamptz) RETURNS void
@@ -429,9 +501,31 @@ LANGUAGE sql AS $$
          <> (0, 0, 0, 0, 0, 0)
 $$;
 
+-- customer_months and agg_cohorts of one reporting zone (NULL: of every zone) from the charges.
+CREATE FUNCTION stripe._aggregate_cohorts(p_zone text) RETURNS void
+LANGUAGE sql AS $$
+  INSERT INTO stripe.customer_months (zone, account, livemode, customer, month, payments)
+  SELECT z.zone, c.account, c.livemode, c.customer,
+         date_trunc('month', stripe._bucket(c.created) AT TIME ZONE z.zone)::date, count(*)
+    FROM stripe.charges c CROSS JOIN stripe.reporting_zones z
+   WHERE c.status = 'succeeded' AND c.customer IS NOT NULL AND c.created IS NOT NULL
+     AND (p_zone IS NULL OR z.zone = p_zone)
+   GROUP BY 1, 2, 3, 4, 5;
+
+  INSERT INTO stripe.agg_cohorts (zone, account, livemode, cohort_month, month, shard, customers, repeat_customers)
+  SELECT x.zone, x.account, x.livemode, x.cohort_month, x.month, 0, count(*),
+         count(*) FILTER (WHERE x.month = x.cohort_month AND x.total >= 2)
+    FROM (SELECT cm.zone, cm.account, cm.livemode, cm.month, min(cm.month) OVER w AS cohort_month,
+                 sum(cm.payments) OVER w AS total
+            FROM stripe.customer_months cm
+           WHERE p_zone IS NULL OR cm.zone = p_zone
+          WINDOW w AS (PARTITION BY cm.zone, cm.account, cm.livemode, cm.customer)) x
+   GROUP BY 1, 2, 3, 4, 5;
+$$;
+
 CREATE FUNCTION stripe._aggregate_all() RETURNS void
 LANGUAGE sql AS $$
-  TRUNCATE stripe.agg_payments, stripe.agg_payments_days, stripe.agg_declines, stripe.agg_methods, stripe.agg_customers,
+  TRUNCATE stripe.agg_payments, stripe.agg_payments_days, stripe.customer_months, stripe.agg_cohorts, stripe.agg_declines, stripe.agg_methods, stripe.agg_customers,
            stripe.agg_checkout, stripe.customer_totals;
 
   INSERT INTO stripe.agg_payments (bucket, account, livemode, currency, shard, succeeded, failed, gross,
@@ -497,4 +591,6 @@ LANGUAGE sql AS $$
    WHERE customer IS NOT NULL AND currency IS NOT NULL
    GROUP BY 1, 2, 3, 4
   HAVING (sum(payments), sum(failed), sum(spent), sum(refunded)) <> (0, 0, 0, 0);
+
+  SELECT stripe._aggregate_cohorts(NULL);
 $$;

@@ -139,10 +139,10 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION stripe.rebuild() IS 'Recomputes every object table from stripe.events, replayed in arrival order, then every aggregate in bulk from the object tables. Takes exclusive locks (TRUNCATE); returns the number of events replayed.';
 
--- Reporting zones rolled up by day (see stripe.reporting_zones). Adding one fills its days from
--- the quarter-hours in the same transaction. The SHARE lock on agg_payments waits for the ingest
--- transactions in flight and holds new ones back until commit: a delta is then either in the
--- quarter-hours this reads or written by an ingest statement that already sees the new zone.
+-- Reporting zones rolled up at ingest (see stripe.reporting_zones). Adding one fills its days
+-- from the quarter-hours and its cohorts from the charges, in the same transaction. The SHARE
+-- locks wait for the ingest transactions in flight and hold new ones back until commit: a change
+-- is then either in what this reads or written by an ingest statement that already sees the zone.
 CREATE FUNCTION stripe.add_reporting_zone(zone text) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -150,15 +150,16 @@ BEGIN
     RAISE EXCEPTION 'a reporting zone needs a name' USING ERRCODE = 'invalid_parameter_value';
   END IF;
   PERFORM now() AT TIME ZONE zone;  -- an unknown zone raises here (22023)
-  LOCK TABLE stripe.agg_payments IN SHARE MODE;
+  LOCK TABLE stripe.agg_payments, stripe.customer_months IN SHARE MODE;
   INSERT INTO stripe.reporting_zones AS z VALUES (zone) ON CONFLICT DO NOTHING;
   IF NOT FOUND THEN
     RETURN false;
   END IF;
   PERFORM stripe._aggregate_days(zone);
+  PERFORM stripe._aggregate_cohorts(zone);
   RETURN true;
 END $$;
-COMMENT ON FUNCTION stripe.add_reporting_zone(text) IS 'Rolls payments_* up by day in this time zone from now on (and for the history, filled now): the views read one row per day when stripe.timezone is set to exactly this name. Returns false if it already was.';
+COMMENT ON FUNCTION stripe.add_reporting_zone(text) IS 'Rolls payments_* up by day and cohort_retention up by cohort in this time zone, from now on and for the history (filled now): the views read the rollups when stripe.timezone is set to exactly this name. Returns false if it already was.';
 
 CREATE FUNCTION stripe.drop_reporting_zone(zone text) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -166,12 +167,14 @@ BEGIN
   IF zone = 'UTC' THEN
     RAISE EXCEPTION 'UTC is always a reporting zone' USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  LOCK TABLE stripe.agg_payments IN SHARE MODE;
+  LOCK TABLE stripe.agg_payments, stripe.customer_months IN SHARE MODE;
   DELETE FROM stripe.reporting_zones z WHERE z.zone = drop_reporting_zone.zone;
   IF NOT FOUND THEN
     RETURN false;
   END IF;
   DELETE FROM stripe.agg_payments_days d WHERE d.zone = drop_reporting_zone.zone;
+  DELETE FROM stripe.customer_months d WHERE d.zone = drop_reporting_zone.zone;
+  DELETE FROM stripe.agg_cohorts d WHERE d.zone = drop_reporting_zone.zone;
   RETURN true;
 END $$;
-COMMENT ON FUNCTION stripe.drop_reporting_zone(text) IS 'Stops rolling payments_* up by day in this zone (the views then read quarter-hours for it). UTC stays.';
+COMMENT ON FUNCTION stripe.drop_reporting_zone(text) IS 'Stops rolling payments_* and cohort_retention up in this zone (the views then compute it from the quarter-hours and the charges). UTC stays.';

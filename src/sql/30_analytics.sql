@@ -29,6 +29,16 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION stripe.ratio(numeric, numeric) IS 'num/den, NULL when den is 0 (SPEC §3: a rate with a zero denominator is NULL).';
 
+-- Is this zone rolled up by day at ingest (stripe.reporting_zones)? The views read the rollups
+-- for it and skip the quarter-hours with a one-time filter. PARALLEL UNSAFE on purpose: the
+-- planner would otherwise start parallel workers for the quarter-hour branch it then skips
+-- (~8 ms each time); and it keeps the function from being inlined, which is what makes the
+-- filter a one-time test.
+CREATE FUNCTION stripe._rolled_up(zone text) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL UNSAFE AS $$
+  SELECT EXISTS (SELECT FROM stripe.reporting_zones z WHERE z.zone = $1)
+$$;
+
 -- One definition for the three grains; `grain` is 'day', 'week' (ISO, Monday) or 'month'.
 -- from_date/to_date (days in the reporting zone, inclusive) turn into a range of UTC buckets, so
 -- a period reads through the aggregates' index and costs the same however long the history is.
@@ -63,7 +73,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                  sum(a.succeeded)::bigint, sum(a.failed)::bigint, sum(a.gross)::bigint, sum(a.refunded)::bigint,
                  sum(a.disputes)::bigint, sum(a.lost_disputed)::bigint
             FROM stripe.agg_payments a
-           WHERE NOT EXISTS (SELECT FROM stripe.reporting_zones z WHERE z.zone = stripe.reporting_timezone())
+           WHERE NOT stripe._rolled_up(stripe.reporting_timezone())
              AND (from_date IS NULL OR a.bucket >= from_date::timestamp AT TIME ZONE stripe.reporting_timezone())
              AND (to_date IS NULL OR a.bucket < (to_date + 1)::timestamp AT TIME ZONE stripe.reporting_timezone())
            GROUP BY 1, 2, 3, 4) s
@@ -153,17 +163,22 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION stripe.customer_rfm(timestamptz) IS 'Recency/frequency/monetary scores 1..5 per (account, livemode, currency): p = percent_rank() ascending, score = least(5, 1 + floor(5p)), ties share a score; segment = champions, loyal, at_risk, hibernating, new or promising (first rule that matches).';
 
--- Read from charges_paid_idx (succeeded charges with a customer; an index-only scan on a
--- vacuumed table). The month of a payment in the reporting zone is computed once per UTC
--- quarter-hour, not once per payment (the time-zone conversion was most of this view's cost);
--- exact because zone offsets are whole quarter-hours, as for the time-bucketed aggregates. Then
--- one row per customer and month, and a customer's cohort as a window over its own months -- no
--- join of payments to customers.
+-- For a reporting zone in stripe.reporting_zones, the cells (cohort x month) come from
+-- agg_cohorts, kept at ingest: one row per cohort and month, however many payments.
+--
+-- Any other zone: read from charges_paid_idx (succeeded charges with a customer; an index-only
+-- scan on a vacuumed table). The month of a payment in the reporting zone is computed once per
+-- UTC quarter-hour, not once per payment (the time-zone conversion was most of this branch's
+-- cost); exact because zone offsets are whole quarter-hours, as for the time-bucketed
+-- aggregates. Then one row per customer and month, and a customer's cohort as a window over its
+-- own months -- no join of payments to customers. A one-time filter skips this branch for a
+-- rolled-up zone.
 CREATE VIEW stripe.cohort_retention WITH (security_invoker = true) AS
   WITH paid AS MATERIALIZED (
     SELECT c.account, c.livemode, c.customer, stripe._bucket(c.created) AS quarter
       FROM stripe.charges c
-     WHERE c.status = 'succeeded' AND c.customer IS NOT NULL AND c.created IS NOT NULL),
+     WHERE c.status = 'succeeded' AND c.customer IS NOT NULL AND c.created IS NOT NULL
+       AND NOT stripe._rolled_up(stripe.reporting_timezone())),
   quarters AS (
     SELECT q.quarter, date_trunc('month', q.quarter AT TIME ZONE stripe.reporting_timezone())::date AS month
       FROM (SELECT DISTINCT quarter FROM paid) q),
@@ -176,28 +191,34 @@ CREATE VIEW stripe.cohort_retention WITH (security_invoker = true) AS
            min(m.month) OVER w AS cohort_month, sum(m.payments) OVER w AS payments
       FROM months m
     WINDOW w AS (PARTITION BY m.account, m.livemode, m.customer)),
-  cohorts AS (
-    SELECT account, livemode, cohort_month,
-           count(*) FILTER (WHERE month = cohort_month) AS cohort_size,
-           count(*) FILTER (WHERE month = cohort_month AND payments >= 2) AS repeat_customers
-      FROM cm GROUP BY 1, 2, 3),
-  active AS (  -- one row per customer and month: count(*) counts distinct customers
-    SELECT account, livemode, cohort_month, month, count(*) AS active_customers
+  cells AS (  -- customers of a cohort active in a month; repeat customers on the cohort's own month
+    SELECT a.account, a.livemode, a.cohort_month, a.month, sum(a.customers)::bigint AS active,
+           sum(a.repeat_customers)::bigint AS repeaters
+      FROM stripe.agg_cohorts a
+     WHERE a.zone = stripe.reporting_timezone()
+     GROUP BY 1, 2, 3, 4
+    UNION ALL
+    -- one row per customer and month: count(*) counts distinct customers
+    SELECT account, livemode, cohort_month, month, count(*),
+           count(*) FILTER (WHERE month = cohort_month AND payments >= 2)
       FROM cm GROUP BY 1, 2, 3, 4),
+  cohorts AS (
+    SELECT account, livemode, cohort_month, active AS cohort_size, repeaters AS repeat_customers
+      FROM cells WHERE month = cohort_month AND active > 0),
   last_month AS (
-    SELECT account, livemode, max(month) AS month FROM months GROUP BY 1, 2)
+    SELECT account, livemode, max(month) AS month FROM cells WHERE active > 0 GROUP BY 1, 2)
   SELECT co.cohort_month, co.account, co.livemode, o.month_offset, co.cohort_size,
-         coalesce(a.active_customers, 0) AS active_customers,
-         stripe.ratio(coalesce(a.active_customers, 0), co.cohort_size) AS retention,
+         coalesce(a.active, 0) AS active_customers,
+         stripe.ratio(coalesce(a.active, 0), co.cohort_size) AS retention,
          co.repeat_customers
     FROM cohorts co
     JOIN last_month l ON l.account IS NOT DISTINCT FROM co.account AND l.livemode = co.livemode
    CROSS JOIN LATERAL generate_series(0, ((extract(year FROM l.month) - extract(year FROM co.cohort_month)) * 12
                                           + extract(month FROM l.month) - extract(month FROM co.cohort_month))::int)
          AS o(month_offset)
-    LEFT JOIN active a ON a.account IS NOT DISTINCT FROM co.account AND a.livemode = co.livemode
-                      AND a.cohort_month = co.cohort_month
-                      AND a.month = (co.cohort_month + make_interval(months => o.month_offset))::date;
+    LEFT JOIN cells a ON a.account IS NOT DISTINCT FROM co.account AND a.livemode = co.livemode
+                     AND a.cohort_month = co.cohort_month
+                     AND a.month = (co.cohort_month + make_interval(months => o.month_offset))::date;
 
 CREATE VIEW stripe.checkout_funnel_daily WITH (security_invoker = true) AS
   SELECT f.day, f.account, f.livemode, f.sessions, f.completed, f.paid, f.expired,

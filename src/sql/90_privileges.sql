@@ -41,12 +41,13 @@ GRANT EXECUTE ON FUNCTION stripe.ingest(text, text, text), stripe.ingest(bytea, 
 GRANT SELECT ON stripe.events, stripe.charges, stripe.payment_intents, stripe.refunds, stripe.disputes,
   stripe.customers, stripe.checkout_sessions, stripe.subscriptions, stripe.subscription_items, stripe.invoices,
   stripe.agg_payments, stripe.agg_payments_days, stripe.agg_declines, stripe.agg_methods, stripe.agg_customers,
-  stripe.agg_checkout, stripe.customer_totals, stripe.reporting_zones,
+  stripe.agg_checkout, stripe.customer_totals, stripe.reporting_zones, stripe.customer_months, stripe.agg_cohorts,
   stripe.payments_daily, stripe.payments_weekly, stripe.payments_monthly, stripe.decline_reasons,
   stripe.payment_method_mix, stripe.new_customers_daily, stripe.customer_stats, stripe.cohort_retention,
   stripe.checkout_funnel_daily
 TO stripe_reader;
-GRANT EXECUTE ON FUNCTION stripe.payments(text, date, date), stripe.customer_rfm(timestamptz), stripe._bucket(timestamptz)
+GRANT EXECUTE ON FUNCTION stripe.payments(text, date, date), stripe.customer_rfm(timestamptz), stripe._bucket(timestamptz),
+  stripe._rolled_up(text)
 TO stripe_reader;
 
 GRANT stripe_reader TO stripe_admin;
@@ -89,7 +90,7 @@ BEGIN
   FOREACH t IN ARRAY ARRAY['events', 'charges', 'payment_intents', 'refunds', 'disputes', 'customers',
                            'checkout_sessions', 'subscriptions', 'subscription_items', 'invoices',
                            'agg_payments', 'agg_payments_days', 'agg_declines', 'agg_methods', 'agg_customers', 'agg_checkout',
-                           'customer_totals'] LOOP
+                           'customer_totals', 'customer_months', 'agg_cohorts'] LOOP
     EXECUTE format('ALTER TABLE stripe.%I ENABLE ROW LEVEL SECURITY', t);
     EXECUTE format('CREATE POLICY account_scope ON stripe.%I FOR SELECT USING (stripe.account_visible(account))', t);
   END LOOP;
@@ -121,6 +122,8 @@ SELECT pg_catalog.pg_extension_config_dump('stripe.agg_methods', '');
 SELECT pg_catalog.pg_extension_config_dump('stripe.agg_customers', '');
 SELECT pg_catalog.pg_extension_config_dump('stripe.agg_checkout', '');
 SELECT pg_catalog.pg_extension_config_dump('stripe.customer_totals', '');
+SELECT pg_catalog.pg_extension_config_dump('stripe.customer_months', '');
+SELECT pg_catalog.pg_extension_config_dump('stripe.agg_cohorts', '');
 -- ... and the identity sequences, or the first ingest after a restore would take seq 1 again.
 SELECT pg_catalog.pg_extension_config_dump('stripe.events_seq_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('stripe.rejected_deliveries_id_seq', '');

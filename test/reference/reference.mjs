@@ -529,8 +529,9 @@ export function referenceSuite({ test, assert, db: DB, dir: DATA, label: LABEL }
   let before = null;
 
   test(`${LABEL}: ingest every delivery; duplicates are reported and change nothing`, () => {
-    // UTC and Asia/Seoul are read from the per-day rollups written at ingest, America/New_York
-    // from the quarter-hours (until it is added below): both paths face the same reference.
+    // In UTC and Asia/Seoul, payments_* and cohort_retention read the rollups kept at ingest; in
+    // America/New_York (until it is added below) the quarter-hours and the charges: both paths
+    // face the same reference.
     assert.equal(psql(DB, "select stripe.add_reporting_zone('Asia/Seoul')").trim(), 't');
     const deliveries = lines('events.jsonl');
     const distinct = new Set(lines('events_inorder.jsonl').map((l) => JSON.parse(l).id));
@@ -582,7 +583,7 @@ export function referenceSuite({ test, assert, db: DB, dir: DATA, label: LABEL }
     assert.equal(psql(DB, `select stripe.add_reporting_zone('${tz}')`).trim(), 'f');
     assert.notEqual(psql(DB, `select count(*) from stripe.agg_payments_days where zone = '${tz}'`).trim(), '0');
     const expected = expectedViews(truth, tz, asOf);
-    for (const name of ['payments_daily', 'payments_weekly', 'payments_monthly']) {
+    for (const name of ['payments_daily', 'payments_weekly', 'payments_monthly', 'cohort_retention']) {
       assertNoDiffs(compareRows(VIEWS[name], expected[name], fetchRows(DB, viewSql(name, asOf), { tz }), name));
     }
   });

@@ -43,6 +43,7 @@ using PayKey = std::tuple<OptText, bool, int64_t, std::string>;            // ac
 using DeclKey = std::tuple<OptText, bool, OptText, OptText>;               // account, livemode, failure_code, outcome_reason
 using MethKey = std::tuple<OptText, bool, std::string, OptText, OptText>;  // account, livemode, currency, type, brand
 using CustKey = std::tuple<OptText, bool, std::string, std::string>;       // account, livemode, customer, currency
+using PaidKey = std::tuple<OptText, bool, std::string, int64_t>;           // account, livemode, customer, created
 
 struct PayRow {
     int64_t succeeded = 0, failed = 0, gross = 0;
@@ -68,8 +69,12 @@ struct Agg {
     std::map<DeclKey, int64_t> declines;
     std::map<MethKey, MethRow> methods;
     std::map<CustKey, CustRow> customers;
+    // cohort_retention's input (stripe.customer_months before the month is taken): succeeded
+    // payments with a customer and a created, any currency, counted per customer and instant.
+    std::map<PaidKey, int64_t> paid;
     bool operator==(const Agg &o) const {
-        return payments == o.payments && declines == o.declines && methods == o.methods && customers == o.customers;
+        return payments == o.payments && declines == o.declines && methods == o.methods && customers == o.customers &&
+               paid == o.paid;
     }
 };
 
@@ -102,6 +107,8 @@ Agg aggregate(const std::vector<ChargeFacts> &charges) {
             r.payments += succeeded, r.failed += failed, r.spent += gross;
             if (succeeded) r.first = sql_min(r.first, c.created), r.last = sql_max(r.last, c.created);
         }
+        // customer_months: WHERE status = 'succeeded' AND customer IS NOT NULL AND created IS NOT NULL
+        if (succeeded && c.customer && c.created) a.paid[{c.account, c.livemode, *c.customer, *c.created}] += 1;
     }
     // HAVING (...) <> (0, ...): all-zero groups are not rows.
     for (auto it = a.payments.begin(); it != a.payments.end();) it = it->second.zero() ? a.payments.erase(it) : std::next(it);
@@ -132,6 +139,10 @@ void apply(Agg &t, const ChargeDeltas &d, const std::vector<ChargeFacts> &charge
             r.first = sql_min(r.first, x.paid_at), r.last = sql_max(r.last, x.paid_at);
         }
     }
+    for (const auto &x : d.cohort) {  // stripe._add_cohort_payment
+        EXPECT_TRUE(x.delta == 1 || x.delta == -1) << "a cohort delta is one payment";
+        t.paid[{x.account, x.livemode, x.customer, x.created}] += x.delta;
+    }
     if (d.recompute_span) {  // stripe._recompute_customer_span: an UPDATE, no row is created
         const auto &s = *d.recompute_span;
         auto it = t.customers.find({s.account, s.livemode, s.customer, s.currency});
@@ -152,6 +163,10 @@ Agg normalized(Agg t) {
     for (auto it = t.payments.begin(); it != t.payments.end();) it = it->second.zero() ? t.payments.erase(it) : std::next(it);
     for (auto it = t.declines.begin(); it != t.declines.end();) it = it->second == 0 ? t.declines.erase(it) : std::next(it);
     for (auto it = t.methods.begin(); it != t.methods.end();) it = it->second.zero() ? t.methods.erase(it) : std::next(it);
+    for (auto it = t.paid.begin(); it != t.paid.end();) {
+        EXPECT_GE(it->second, 0) << "a customer would have a negative number of payments";
+        it = it->second == 0 ? t.paid.erase(it) : std::next(it);
+    }
     for (auto it = t.customers.begin(); it != t.customers.end();) {
         if (it->second.zero()) {
             EXPECT_FALSE(it->second.first || it->second.last) << "an all-zero customer row keeps a first/last payment";
@@ -196,6 +211,9 @@ std::string describe(const Agg &a) {
         o << "  customers " << s(std::get<0>(k)) << ' ' << std::get<1>(k) << ' ' << std::get<2>(k) << ' '
           << std::get<3>(k) << " -> " << v.payments << '/' << v.failed << '/' << v.spent << " first=" << s(v.first)
           << " last=" << s(v.last) << '\n';
+    for (const auto &[k, v] : a.paid)
+        o << "  paid " << s(std::get<0>(k)) << ' ' << std::get<1>(k) << ' ' << std::get<2>(k) << ' ' << std::get<3>(k)
+          << " -> " << v << '\n';
     return o.str();
 }
 
@@ -216,6 +234,9 @@ std::string describe(const ChargeDeltas &d) {
     if (d.recompute_span)
         o << "  recompute_span " << s(d.recompute_span->account) << ' ' << d.recompute_span->livemode << ' '
           << d.recompute_span->customer << ' ' << d.recompute_span->currency << '\n';
+    for (const auto &x : d.cohort)
+        o << "  cohort " << s(x.account) << ' ' << x.livemode << ' ' << x.customer << ' ' << x.created << " += " << x.delta
+          << '\n';
     return o.str();
 }
 
@@ -259,7 +280,28 @@ void check_shape(const ChargeFacts *old, const ChargeFacts &now, const ChargeDel
                 << "paid_at not the new succeeded payment's created" << ctx;
         }
     }
-    EXPECT_EQ(d.empty(), d.payments.empty() && d.declines.empty() && d.methods.empty() && d.customers.empty()) << ctx;
+    EXPECT_EQ(d.empty(), d.payments.empty() && d.declines.empty() && d.methods.empty() && d.customers.empty() &&
+                             d.cohort.empty())
+        << ctx;
+    // Cohort: at most the old payment out and the new one in, never the same payment both ways,
+    // in key order (customers are locked in that order).
+    EXPECT_LE(d.cohort.size(), 2u) << ctx;
+    for (size_t i = 0; i < d.cohort.size(); i++) {
+        const auto &x = d.cohort[i];
+        const ChargeFacts *src = x.delta < 0 ? old : &now;
+        ASSERT_NE(src, nullptr) << "a cohort payment out without an old state" << ctx;
+        EXPECT_TRUE(is(src->status, "succeeded") && src->customer == x.customer && src->created == x.created &&
+                    src->account == x.account && src->livemode == x.livemode)
+            << "cohort delta not the state's own payment" << ctx;
+        if (i > 0) {
+            const auto &p = d.cohort[i - 1];
+            EXPECT_TRUE(std::tie(p.account, p.livemode, p.customer) <= std::tie(x.account, x.livemode, x.customer))
+                << "cohort deltas not in key order" << ctx;
+            EXPECT_FALSE(p.account == x.account && p.livemode == x.livemode && p.customer == x.customer &&
+                         p.created == x.created)
+                << "the same payment out and in" << ctx;
+        }
+    }
     if (d.recompute_span) {
         ASSERT_NE(old, nullptr) << "recompute_span without an old state" << ctx;
         EXPECT_TRUE(is(old->status, "succeeded")) << "recompute_span for an old state not succeeded" << ctx;
@@ -759,6 +801,40 @@ TEST(ChargeDeltas, PaidAtOnlyForAnAddedSucceededPayment) {
     EXPECT_FALSE(charge_deltas(nullptr, undated).customers.at(0).paid_at);
 }
 
+TEST(ChargeDeltas, CohortPaymentComesAndGoesWithSucceeded) {
+    const ChargeFacts now = succeeded(1000);
+    ChargeDeltas d = charge_deltas(nullptr, now);
+    ASSERT_EQ(d.cohort.size(), 1u);
+    EXPECT_EQ(d.cohort[0].customer, "cus_a");
+    EXPECT_EQ(d.cohort[0].created, 100);
+    EXPECT_EQ(d.cohort[0].delta, 1);
+    EXPECT_TRUE(charge_deltas(&now, now).cohort.empty());  // a redelivery of the same state
+    ChargeFacts refunded = now;
+    refunded.amount_captured = 1000, refunded.card_brand = "amex";
+    EXPECT_TRUE(charge_deltas(&now, refunded).cohort.empty());
+    d = charge_deltas(&now, with_status(now, "failed"));
+    ASSERT_EQ(d.cohort.size(), 1u);
+    EXPECT_EQ(d.cohort[0].delta, -1);
+    ChargeFacts other = now;
+    other.customer = "cus_b";
+    d = charge_deltas(&now, other);
+    ASSERT_EQ(d.cohort.size(), 2u);
+    EXPECT_EQ(d.cohort[0].customer, "cus_a");
+    EXPECT_EQ(d.cohort[0].delta, -1);
+    EXPECT_EQ(d.cohort[1].customer, "cus_b");
+    EXPECT_EQ(d.cohort[1].delta, 1);
+    ChargeFacts anonymous = now;
+    anonymous.customer.reset();
+    EXPECT_TRUE(charge_deltas(nullptr, anonymous).cohort.empty());
+    ChargeFacts undated = now;
+    undated.created.reset();
+    EXPECT_TRUE(charge_deltas(nullptr, undated).cohort.empty());
+    ChargeFacts no_currency = now;  // any currency, even none: the cohort still counts it
+    no_currency.currency.reset();
+    EXPECT_EQ(charge_deltas(nullptr, no_currency).cohort.size(), 1u);
+    check_both(&now, other, "cohort: customer changed");
+}
+
 // The harness itself: wrong deltas must be told apart from right ones (else the properties above
 // and below prove nothing).
 TEST(ChargeDeltasHarness, DetectsWrongDeltas) {
@@ -802,6 +878,10 @@ TEST(ChargeDeltasHarness, DetectsWrongDeltas) {
     d = charge_deltas(nullptr, failed);
     d.customers.at(0).failed = 0, d.customers.at(0).payments = 1;
     EXPECT_FALSE(agrees(others, nullptr, failed, d));
+
+    d = charge_deltas(&ok, moved);
+    d.cohort.pop_back();  // the payment would leave cus_a and reach nobody
+    EXPECT_FALSE(agrees(others, &ok, moved, d));
 }
 
 // ---------------------------------------------------------------------------------------------

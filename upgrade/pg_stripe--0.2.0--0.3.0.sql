@@ -43,7 +43,9 @@ CREATE TABLE stripe.customer_months (
     customer text COLLATE "C" NOT NULL,
     month    date NOT NULL,
     payments bigint NOT NULL,
-    UNIQUE NULLS NOT DISTINCT (zone, account, livemode, customer, month)
+    -- customer first: ingest looks a customer up with `account IS NOT DISTINCT FROM`, which no
+    -- index can serve; the customer id alone is nearly unique.
+    UNIQUE NULLS NOT DISTINCT (customer, zone, account, livemode, month)
 );
 COMMENT ON TABLE stripe.customer_months IS 'Succeeded charges of each customer (any currency) per calendar month in each of stripe.reporting_zones; rows with payments > 0 only.';
 
@@ -184,9 +186,9 @@ DECLARE
   before_n bigint;
   after_n bigint;
 BEGIN
-  -- stripe.add_reporting_zone holds SHARE on customer_months while it fills a new zone: taking
-  -- the writer's lock first means the zone list read below includes it, or it waits for us.
-  LOCK TABLE stripe.customer_months IN ROW EXCLUSIVE MODE;
+  -- (The caller has written stripe.charges in this transaction: stripe.add_reporting_zone, which
+  -- takes SHARE on charges, either waits for this transaction or has committed its zone, which
+  -- the zone list below then includes.)
   -- A customer's months are read, then written: sessions paying the same customer take turns
   -- (held to commit; a charge moving between two customers locks them in key order).
   PERFORM pg_advisory_xact_lock(hashtext('stripe.customer_months'),
@@ -212,7 +214,7 @@ BEGIN
     ELSE
       INSERT INTO stripe.customer_months AS cm (zone, account, livemode, customer, month, payments)
       VALUES (z, p_account, p_livemode, p_customer, m, after_n)
-      ON CONFLICT (zone, account, livemode, customer, month) DO UPDATE SET payments = EXCLUDED.payments;
+      ON CONFLICT (customer, zone, account, livemode, month) DO UPDATE SET payments = EXCLUDED.payments;
     END IF;
     after_months := CASE WHEN before_n = 0 AND after_n > 0
                          THEN ARRAY(SELECT x FROM unnest(before_months || m) x ORDER BY x)
@@ -441,7 +443,7 @@ BEGIN
     RAISE EXCEPTION 'a reporting zone needs a name' USING ERRCODE = 'invalid_parameter_value';
   END IF;
   PERFORM now() AT TIME ZONE zone;  -- an unknown zone raises here (22023)
-  LOCK TABLE stripe.agg_payments, stripe.customer_months IN SHARE MODE;
+  LOCK TABLE stripe.agg_payments, stripe.charges IN SHARE MODE;
   INSERT INTO stripe.reporting_zones AS z VALUES (zone) ON CONFLICT DO NOTHING;
   IF NOT FOUND THEN
     RETURN false;
@@ -458,7 +460,7 @@ BEGIN
   IF zone = 'UTC' THEN
     RAISE EXCEPTION 'UTC is always a reporting zone' USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  LOCK TABLE stripe.agg_payments, stripe.customer_months IN SHARE MODE;
+  LOCK TABLE stripe.agg_payments, stripe.charges IN SHARE MODE;
   DELETE FROM stripe.reporting_zones z WHERE z.zone = drop_reporting_zone.zone;
   IF NOT FOUND THEN
     RETURN false;

@@ -337,7 +337,9 @@ CREATE TABLE stripe.customer_months (
     customer text COLLATE "C" NOT NULL,
     month    date NOT NULL,
     payments bigint NOT NULL,
-    UNIQUE NULLS NOT DISTINCT (zone, account, livemode, customer, month)
+    -- customer first: ingest looks a customer up with `account IS NOT DISTINCT FROM`, which no
+    -- index can serve; the customer id alone is nearly unique.
+    UNIQUE NULLS NOT DISTINCT (customer, zone, account, livemode, month)
 );
 COMMENT ON TABLE stripe.customer_months IS 'Succeeded charges of each customer (any currency) per calendar month in each of stripe.reporting_zones; rows with payments > 0 only.';
 

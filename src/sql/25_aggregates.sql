@@ -159,9 +159,9 @@ DECLARE
   before_n bigint;
   after_n bigint;
 BEGIN
-  -- stripe.add_reporting_zone holds SHARE on customer_months while it fills a new zone: taking
-  -- the writer's lock first means the zone list read below includes it, or it waits for us.
-  LOCK TABLE stripe.customer_months IN ROW EXCLUSIVE MODE;
+  -- (The caller has written stripe.charges in this transaction: stripe.add_reporting_zone, which
+  -- takes SHARE on charges, either waits for this transaction or has committed its zone, which
+  -- the zone list below then includes.)
   -- A customer's months are read, then written: sessions paying the same customer take turns
   -- (held to commit; a charge moving between two customers locks them in key order).
   PERFORM pg_advisory_xact_lock(hashtext('stripe.customer_months'),
@@ -187,7 +187,7 @@ BEGIN
     ELSE
       INSERT INTO stripe.customer_months AS cm (zone, account, livemode, customer, month, payments)
       VALUES (z, p_account, p_livemode, p_customer, m, after_n)
-      ON CONFLICT (zone, account, livemode, customer, month) DO UPDATE SET payments = EXCLUDED.payments;
+      ON CONFLICT (customer, zone, account, livemode, month) DO UPDATE SET payments = EXCLUDED.payments;
     END IF;
     after_months := CASE WHEN before_n = 0 AND after_n > 0
                          THEN ARRAY(SELECT x FROM unnest(before_months || m) x ORDER BY x)

@@ -150,7 +150,7 @@ BEGIN
     RAISE EXCEPTION 'a reporting zone needs a name' USING ERRCODE = 'invalid_parameter_value';
   END IF;
   PERFORM now() AT TIME ZONE zone;  -- an unknown zone raises here (22023)
-  LOCK TABLE stripe.agg_payments, stripe.customer_months IN SHARE MODE;
+  LOCK TABLE stripe.agg_payments, stripe.charges IN SHARE MODE;
   INSERT INTO stripe.reporting_zones AS z VALUES (zone) ON CONFLICT DO NOTHING;
   IF NOT FOUND THEN
     RETURN false;
@@ -167,7 +167,7 @@ BEGIN
   IF zone = 'UTC' THEN
     RAISE EXCEPTION 'UTC is always a reporting zone' USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  LOCK TABLE stripe.agg_payments, stripe.customer_months IN SHARE MODE;
+  LOCK TABLE stripe.agg_payments, stripe.charges IN SHARE MODE;
   DELETE FROM stripe.reporting_zones z WHERE z.zone = drop_reporting_zone.zone;
   IF NOT FOUND THEN
     RETURN false;

@@ -661,6 +661,7 @@ SQL
 # changed by the upgrade.
 upgrade_with_data() {
   local from=$1 to=$2 src=$WORK/release_$1 dest=$WORK/release_$1_dest half t0=$SECONDS
+  local cl=upg_${1//./_}  # a cluster of its own per release
   if ! git -C "$ROOT" rev-parse -q --verify "refs/tags/v$from" >/dev/null 2>&1; then
     echo "    $from -> $to with data: no tag v$from in this clone (shallow?), not checked"; return 0
   fi
@@ -670,26 +671,26 @@ upgrade_with_data() {
     echo "    $from -> $to with data: building v$from failed:"; tail -5 "$src/build.log" | sed 's/^/      /'; return 1
   fi
   chmod -R a+rX "$dest"
-  cluster_new upg "extension_destdir = '$dest'" || return 1
-  new_db upg d pg_stripe || return 1
-  local got; got=$(q upg d -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_stripe'")
-  [ "$got" = "$from" ] || { echo "    $from -> $to with data: the release build installed version $got"; cluster_stop upg; return 1; }
+  cluster_new "$cl" "extension_destdir = '$dest'" || return 1
+  new_db "$cl" d pg_stripe || return 1
+  local got; got=$(q "$cl" d -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_stripe'")
+  [ "$got" = "$from" ] || { echo "    $from -> $to with data: the release build installed version $got"; cluster_stop "$cl"; return 1; }
   half=$((N_EVENTS / 2))
-  node "$HERE/sessions.mjs" --in "$INORDER" --sessions 1 --limit "$half" --out "$WORK/upg1" >/dev/null || return 1
+  node "$HERE/sessions.mjs" --in "$INORDER" --sessions 1 --limit "$half" --out "$WORK/${cl}_1" >/dev/null || return 1
   node "$HERE/sessions.mjs" --in "$INORDER" --sessions 1 --rotate "$half" --limit $((N_EVENTS - half)) \
-    --out "$WORK/upg2" >/dev/null || return 1
-  ingest_script upg d "$WORK/upg1/s00.sql" >"$WORK/upg1.summary" || return 1
+    --out "$WORK/${cl}_2" >/dev/null || return 1
+  ingest_script "$cl" d "$WORK/${cl}_1/s00.sql" >"$WORK/${cl}_1.summary" || return 1
   # The new build: drop the private prefix, restart, update.
-  sed -i "/^extension_destdir/d" "${CL_DIR[upg]}/data/postgresql.conf"
-  cluster_stop upg && cluster_start upg || return 1
-  q upg d -c "ALTER EXTENSION pg_stripe UPDATE" || { cluster_stop upg; return 1; }
-  got=$(q upg d -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_stripe'")
-  ingest_script upg d "$WORK/upg2/s00.sql" >"$WORK/upg2.summary" || return 1
-  fingerprint upg d >"$WORK/upg.fp" || return 1
-  cluster_stop upg
-  echo "    $from -> $to with data: v$from built from the tag ingested $(cat "$WORK/upg1.summary")then updated to $got," \
-       "the installed build ingested $(cat "$WORK/upg2.summary")($((SECONDS - t0)) s)"
-  compare_fp "upgraded" "$WORK/upg.fp" "serial in-order reference" "$WORK/ref.fp"
+  sed -i "/^extension_destdir/d" "${CL_DIR[$cl]}/data/postgresql.conf"
+  cluster_stop "$cl" && cluster_start "$cl" || return 1
+  q "$cl" d -c "ALTER EXTENSION pg_stripe UPDATE" || { cluster_stop "$cl"; return 1; }
+  got=$(q "$cl" d -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_stripe'")
+  ingest_script "$cl" d "$WORK/${cl}_2/s00.sql" >"$WORK/${cl}_2.summary" || return 1
+  fingerprint "$cl" d >"$WORK/$cl.fp" || return 1
+  cluster_stop "$cl"
+  echo "    $from -> $to with data: v$from built from the tag ingested $(cat "$WORK/${cl}_1.summary")then updated to $got," \
+       "the installed build ingested $(cat "$WORK/${cl}_2.summary")($((SECONDS - t0)) s)"
+  compare_fp "upgraded" "$WORK/$cl.fp" "serial in-order reference" "$WORK/ref.fp"
 }
 
 #############################################################################################

@@ -4,7 +4,7 @@ EXTENSION   = pg_stripe
 EXTVERSION  = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" pg_stripe.control)
 
 MODULE_big  = pg_stripe
-CORE_OBJS   = src/core/signature.o src/core/json.o src/core/event.o src/core/currency.o src/core/charge_deltas.o
+CORE_OBJS   = src/core/signature.o src/core/json.o src/core/event.o src/core/currency.o src/core/charge_deltas.o src/core/cohort.o
 PG_OBJS     = src/pg/guard.o src/pg/module.o src/pg/verify.o src/pg/ingest.o
 OBJS        = $(CORE_OBJS) $(PG_OBJS)
 

@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "../core/charge_deltas.hpp"
+#include "../core/cohort.hpp"
 #include "../core/event.hpp"
 #include "../core/signature.hpp"
 #include "errors.hpp"
@@ -32,6 +33,9 @@ extern "C" {
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
+#include "utils/array.h"
+#include "utils/date.h"
+#include "catalog/pg_type.h"
 }
 
 namespace pgs {
@@ -59,7 +63,9 @@ struct KindShape {
 // Charges only: the aggregate upserts of a charge change (see stripe._apply_charges).
 struct ChargePlans {
     SPIPlanPtr add_payments = nullptr, add_declines = nullptr, add_methods = nullptr, add_customer = nullptr;
-    SPIPlanPtr move_refunds = nullptr, recompute_span = nullptr, add_cohort = nullptr;
+    SPIPlanPtr move_refunds = nullptr, recompute_span = nullptr;
+    SPIPlanPtr customer_months = nullptr, set_customer_month = nullptr, drop_customer_month = nullptr,
+               add_cohort_cell = nullptr;
 };
 
 struct Cache {
@@ -170,6 +176,16 @@ struct TxLocks {
 };
 TxLocks tx_locks;
 
+// cohort_payment (below) reads a customer's months, then writes them: sessions paying the
+// same customer must take turns. Counted with the object locks (same budget, same switch to the
+// exclusive ingest lock); taken after the event's objects, customers in key order.
+void lock_customer(const pgstripe::OptText &account, bool livemode, const std::string &customer) {
+    static const int32 ns = lock_namespace("stripe.customer_months");
+    if (tx_locks.exclusive) return;
+    lock_object(ns, (account ? *account : std::string()) + (livemode ? "|live|" : "|test|") + customer);
+    tx_locks.object_locks++;
+}
+
 // Takes the locks an event's objects need before the event is logged (see apply()).
 void lock_event_objects(const pgstripe::Event &ev, const std::vector<int32> &namespaces) {
     static const int32 ingest_ns = lock_namespace("stripe.ingest");
@@ -181,7 +197,9 @@ void lock_event_objects(const pgstripe::Event &ev, const std::vector<int32> &nam
         pg_call([&] { DirectFunctionCall2(pg_advisory_xact_lock_shared_int4, Int32GetDatum(ingest_ns), Int32GetDatum(0)); });
     }
     if (tx_locks.exclusive) return;
-    if (tx_locks.object_locks + 2 * static_cast<int>(ev.rows.size()) > kMaxObjectLocks) {
+    // Per row: a refund's charge and the object; for a charge, up to two customers later
+    // (lock_customer: the one its payment leaves and the one it joins).
+    if (tx_locks.object_locks + 4 * static_cast<int>(ev.rows.size()) > kMaxObjectLocks) {
         pg_call([&] { DirectFunctionCall2(pg_advisory_xact_lock_int4, Int32GetDatum(ingest_ns), Int32GetDatum(0)); });
         tx_locks.exclusive = true;
         return;
@@ -281,9 +299,13 @@ KindShape &shape_for(const pgstripe::Row &row) {
         cp.move_refunds = prepare(function_body("_move_refunds").c_str(), 2, mov);
         Oid span[4] = {TEXTOID, BOOLOID, TEXTOID, TEXTOID};
         cp.recompute_span = prepare("SELECT stripe._recompute_customer_span($1, $2, $3, $4)", 4, span);
-        // A PL/pgSQL function (it reads a customer's months, then writes): called, not inlined.
-        Oid coh[6] = {TEXTOID, BOOLOID, TEXTOID, TIMESTAMPTZOID, INT4OID, INT2OID};
-        cp.add_cohort = prepare("SELECT stripe._add_cohort_payment($1, $2, $3, $4, $5, $6)", 6, coh);
+        Oid cmo[4] = {TEXTOID, BOOLOID, TEXTOID, TIMESTAMPTZOID};
+        cp.customer_months = prepare(function_body("_customer_months_of").c_str(), 4, cmo);
+        Oid scm[6] = {TEXTOID, TEXTOID, BOOLOID, TEXTOID, DATEOID, INT8OID};
+        cp.set_customer_month = prepare(function_body("_set_customer_month").c_str(), 6, scm);
+        cp.drop_customer_month = prepare(function_body("_drop_customer_month").c_str(), 5, scm);
+        Oid cel[8] = {TEXTOID, TEXTOID, BOOLOID, DATEOID, DATEOID, INT2OID, INT8OID, INT8OID};
+        cp.add_cohort_cell = prepare(function_body("_add_cohort_cell").c_str(), 8, cel);
     }
     k.lock_key = lock_namespace(table);
     k.typid = typid;
@@ -420,6 +442,78 @@ void run_plan(SPIPlanPtr plan, const Args &a) {
     });
 }
 
+// A customer's months in one reporting zone, as stripe._customer_months_of returns them (palloc'd
+// inside pg_call; read into C++ outside it).
+struct RawZone {
+    char *zone;
+    DateADT month;
+    Datum *months;
+    int nmonths;
+    int64 total, in_month;
+};
+struct RawZones {
+    RawZone *z;
+    int n;
+};
+
+// cohort_retention: one succeeded payment arrives at (+1) or leaves (-1) a customer.
+void cohort_payment(const pgstripe::CohortDelta &x, int16 shard) {
+    const ChargePlans &cp = cache.charge;
+    lock_customer(x.account, x.livemode, x.customer);
+    Args a;
+    a.text(x.account), a.boolean(x.livemode), a.text(x.customer), a.time(x.created);
+    const RawZones rz = pg_call([&] {
+        int rc = SPI_execute_plan(cp.customer_months, a.v, a.n, false, 0);
+        if (rc != SPI_OK_SELECT) elog(ERROR, "stripe._customer_months_of failed: %s", SPI_result_code_string(rc));
+        RawZones r{static_cast<RawZone *>(palloc0(sizeof(RawZone) * (SPI_processed + 1))), static_cast<int>(SPI_processed)};
+        for (int i = 0; i < r.n; i++) {
+            HeapTuple t = SPI_tuptable->vals[i];
+            TupleDesc d = SPI_tuptable->tupdesc;
+            bool isnull;
+            r.z[i].zone = TextDatumGetCString(SPI_getbinval(t, d, 1, &isnull));
+            r.z[i].month = DatumGetDateADT(SPI_getbinval(t, d, 2, &isnull));
+            Datum months = SPI_getbinval(t, d, 3, &isnull);
+            if (!isnull)
+                deconstruct_array(DatumGetArrayTypeP(months), DATEOID, sizeof(DateADT), true, TYPALIGN_INT,
+                                  &r.z[i].months, nullptr, &r.z[i].nmonths);
+            r.z[i].total = DatumGetInt64(SPI_getbinval(t, d, 4, &isnull));
+            r.z[i].in_month = DatumGetInt64(SPI_getbinval(t, d, 5, &isnull));
+        }
+        return r;
+    });
+    for (int i = 0; i < rz.n; i++) {
+        const RawZone &z = rz.z[i];
+        pgstripe::CustomerMonths before;
+        for (int k = 0; k < z.nmonths; k++) before.months.push_back(DatumGetDateADT(z.months[k]));
+        before.total = z.total;
+        before.in_month = z.in_month;
+        pgstripe::CohortChange ch;
+        try {
+            ch = pgstripe::cohort_change(before, z.month, x.delta);
+        } catch (const std::domain_error &) {
+            throw pgs::SqlError(ERRCODE_DATA_CORRUPTED, "stripe.customer_months is out of step with stripe.charges",
+                                "A payment would leave a month in which its customer has none.",
+                                "Run SELECT stripe.rebuild() to recompute every aggregate from the event log.");
+        }
+        const std::string zone = z.zone;
+        Args w;
+        w.text(zone), w.text(x.account), w.boolean(x.livemode), w.text(x.customer), w.datum(DateADTGetDatum(z.month));
+        if (ch.in_month > 0) {
+            w.i64(ch.in_month);
+            run_plan(cp.set_customer_month, w);
+        } else {
+            run_plan(cp.drop_customer_month, w);
+        }
+        for (const auto &c : ch.cells) {
+            Args k;
+            k.text(zone), k.text(x.account), k.boolean(x.livemode);
+            k.datum(DateADTGetDatum(c.cohort_month)), k.datum(DateADTGetDatum(c.month));
+            k.i16(shard), k.i64(c.customers), k.i64(c.repeaters);
+            run_plan(cp.add_cohort_cell, k);
+        }
+    }
+}
+
 // Moves the aggregates from a charge's old state to its new one (only the rows that change).
 void charge_aggregates(const pgstripe::ChargeFacts *old, const pgstripe::ChargeFacts &now, int16 shard) {
     const pgstripe::ChargeDeltas d = pgstripe::charge_deltas(old, now);
@@ -454,12 +548,7 @@ void charge_aggregates(const pgstripe::ChargeFacts *old, const pgstripe::ChargeF
         a.text(d.recompute_span->customer), a.text(d.recompute_span->currency);
         run_plan(cp.recompute_span, a);
     }
-    for (const auto &x : d.cohort) {
-        Args a;
-        a.text(x.account), a.boolean(x.livemode), a.text(x.customer), a.time(x.created);
-        a.datum(Int32GetDatum(x.delta)), a.i16(shard);
-        run_plan(cp.add_cohort, a);
-    }
+    for (const auto &x : d.cohort) cohort_payment(x, shard);
 }
 
 // Executes one object upsert; returns whether the row changed.

@@ -328,7 +328,7 @@ COMMENT ON TABLE stripe.agg_payments_days IS 'agg_payments summed by calendar da
 
 -- cohort_retention for the reporting zones: each customer's succeeded payments (any currency)
 -- per month of the zone, and per cohort (the month of a customer's first payment) the number of
--- its customers with a payment in each month. Kept by stripe._add_cohort_payment at ingest, so
+-- its customers with a payment in each month. Kept at ingest (cohort_payment in src/pg/ingest.cpp), so
 -- the view reads one row per cohort and month instead of every payment.
 CREATE TABLE stripe.customer_months (
     zone     text COLLATE "C" NOT NULL,

@@ -140,77 +140,51 @@ RETURNS void LANGUAGE sql AS $$
     succeeded = a.succeeded + EXCLUDED.succeeded, gross = a.gross + EXCLUDED.gross
 $$;
 
--- cohort_retention: one succeeded payment (p_delta +1) of a customer arrives, or leaves (-1), as
--- computed by src/core/charge_deltas.cpp. For every reporting zone, the customer's months are
--- read, the payment's month changed, and the cells of agg_cohorts the customer counts in move
--- from what they were (before) to what they are (after) -- usually one cell or none: a payment in
--- a month the customer was already active in changes nothing unless it makes them a repeat
--- customer.
-CREATE FUNCTION stripe._add_cohort_payment(p_account text, p_livemode boolean, p_customer text,
-    p_created timestamptz, p_delta integer, p_shard smallint) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-  z text;
-  m date;
-  before_months date[];
-  after_months date[];
-  before_total bigint;
-  after_total bigint;
-  before_n bigint;
-  after_n bigint;
-BEGIN
-  -- (The caller has written stripe.charges in this transaction: stripe.add_reporting_zone, which
-  -- takes SHARE on charges, either waits for this transaction or has committed its zone, which
-  -- the zone list below then includes.)
-  -- A customer's months are read, then written: sessions paying the same customer take turns
-  -- (held to commit; a charge moving between two customers locks them in key order).
-  PERFORM pg_advisory_xact_lock(hashtext('stripe.customer_months'),
-                                hashtext(concat_ws(' ', p_account, p_livemode, p_customer)));
-  FOR z IN SELECT r.zone FROM stripe.reporting_zones r ORDER BY 1 LOOP
-    m := date_trunc('month', stripe._bucket(p_created) AT TIME ZONE z)::date;
-    SELECT array_agg(cm.month ORDER BY cm.month), coalesce(sum(cm.payments), 0),
-           coalesce(sum(cm.payments) FILTER (WHERE cm.month = m), 0)
-      INTO before_months, before_total, before_n
-      FROM stripe.customer_months cm
-     WHERE cm.zone = z AND cm.account IS NOT DISTINCT FROM p_account AND cm.livemode = p_livemode
-       AND cm.customer = p_customer;
-    after_n := before_n + p_delta;
-    after_total := before_total + p_delta;
-    IF after_n < 0 THEN
-      RAISE EXCEPTION 'pg_stripe: customer_months would go negative for a customer (run stripe.rebuild())'
-        USING ERRCODE = 'data_corrupted';
-    END IF;
-    IF after_n = 0 THEN
-      DELETE FROM stripe.customer_months cm
-       WHERE cm.zone = z AND cm.account IS NOT DISTINCT FROM p_account AND cm.livemode = p_livemode
-         AND cm.customer = p_customer AND cm.month = m;
-    ELSE
-      INSERT INTO stripe.customer_months AS cm (zone, account, livemode, customer, month, payments)
-      VALUES (z, p_account, p_livemode, p_customer, m, after_n)
-      ON CONFLICT (customer, zone, account, livemode, month) DO UPDATE SET payments = EXCLUDED.payments;
-    END IF;
-    after_months := CASE WHEN before_n = 0 AND after_n > 0
-                         THEN ARRAY(SELECT x FROM unnest(before_months || m) x ORDER BY x)
-                         WHEN before_n > 0 AND after_n = 0 THEN array_remove(before_months, m)
-                         ELSE before_months END;
-    IF after_months IS DISTINCT FROM before_months OR (before_total >= 2) <> (after_total >= 2) THEN
-      INSERT INTO stripe.agg_cohorts AS a (zone, account, livemode, cohort_month, month, shard, customers,
-                                          repeat_customers)
-      SELECT z, p_account, p_livemode, d.cohort_month, d.month, p_shard, sum(d.customers), sum(d.repeaters)
-        FROM (SELECT before_months[1] AS cohort_month, x AS month, -1 AS customers,
-                     -(x = before_months[1] AND before_total >= 2)::int AS repeaters
-                FROM unnest(before_months) x
-              UNION ALL
-              SELECT after_months[1], x, 1, (x = after_months[1] AND after_total >= 2)::int
-                FROM unnest(after_months) x) d
-       GROUP BY d.cohort_month, d.month
-      HAVING (sum(d.customers), sum(d.repeaters)) <> (0, 0)
-       ORDER BY d.cohort_month, d.month
-      ON CONFLICT (zone, account, livemode, cohort_month, month, shard) DO UPDATE SET
-        customers = a.customers + EXCLUDED.customers, repeat_customers = a.repeat_customers + EXCLUDED.repeat_customers;
-    END IF;
-  END LOOP;
-END $$;
+-- cohort_retention: a succeeded payment of a customer arrives or leaves (the cohort deltas of
+-- src/core/charge_deltas.cpp). The C layer holds the customer's lock, reads the customer's months
+-- in every reporting zone (_customer_months_of), computes what changes (src/core/cohort.cpp:
+-- usually one cell or none) and writes it (_set/_drop_customer_month, _add_cohort_cell). The
+-- zones are read in the same transaction that wrote the charge: stripe.add_reporting_zone, which
+-- takes SHARE on charges, has either committed (the zone is listed) or waits for this one.
+CREATE FUNCTION stripe._customer_months_of(p_account text, p_livemode boolean, p_customer text, p_created timestamptz)
+RETURNS TABLE (zone text, month date, months date[], total bigint, in_month bigint)
+LANGUAGE sql STABLE AS $$
+  SELECT z.zone, m.month, c.months, c.total, c.in_month
+    FROM stripe.reporting_zones z
+   CROSS JOIN LATERAL (SELECT date_trunc('month', stripe._bucket($4) AT TIME ZONE z.zone)::date AS month) m
+   CROSS JOIN LATERAL (
+     SELECT array_agg(cm.month ORDER BY cm.month) AS months, coalesce(sum(cm.payments), 0)::bigint AS total,
+            coalesce(sum(cm.payments) FILTER (WHERE cm.month = m.month), 0)::bigint AS in_month
+       FROM stripe.customer_months cm
+      WHERE cm.customer = $3 AND cm.zone = z.zone AND cm.account IS NOT DISTINCT FROM $1 AND cm.livemode = $2) c
+   ORDER BY z.zone
+$$;
+
+CREATE FUNCTION stripe._set_customer_month(p_zone text, p_account text, p_livemode boolean, p_customer text,
+    p_month date, p_payments bigint) RETURNS void
+LANGUAGE sql AS $$
+  INSERT INTO stripe.customer_months AS cm (zone, account, livemode, customer, month, payments)
+  VALUES ($1, $2, $3, $4, $5, $6)
+  ON CONFLICT (customer, zone, account, livemode, month) DO UPDATE SET payments = EXCLUDED.payments
+$$;
+
+CREATE FUNCTION stripe._drop_customer_month(p_zone text, p_account text, p_livemode boolean, p_customer text,
+    p_month date) RETURNS void
+LANGUAGE sql AS $$
+  DELETE FROM stripe.customer_months cm
+   WHERE cm.customer = $4 AND cm.zone = $1 AND cm.account IS NOT DISTINCT FROM $2 AND cm.livemode = $3
+     AND cm.month = $5
+$$;
+
+CREATE FUNCTION stripe._add_cohort_cell(p_zone text, p_account text, p_livemode boolean, p_cohort_month date,
+    p_month date, p_shard smallint, p_customers bigint, p_repeaters bigint) RETURNS void
+LANGUAGE sql AS $$
+  INSERT INTO stripe.agg_cohorts AS a (zone, account, livemode, cohort_month, month, shard, customers,
+                                       repeat_customers)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+  ON CONFLICT (zone, account, livemode, cohort_month, month, shard) DO UPDATE SET
+    customers = a.customers + EXCLUDED.customers, repeat_customers = a.repeat_customers + EXCLUDED.repeat_customers
+$$;
 
 -- p_paid_at: the created of a succeeded payment added (NULL if none); first/last only move out.
 CREATE FUNCTION stripe._add_customer(p_account text, p_livemode boolean, p_customer text, p_currency text,

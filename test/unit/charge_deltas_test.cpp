@@ -139,7 +139,7 @@ void apply(Agg &t, const ChargeDeltas &d, const std::vector<ChargeFacts> &charge
             r.first = sql_min(r.first, x.paid_at), r.last = sql_max(r.last, x.paid_at);
         }
     }
-    for (const auto &x : d.cohort) {  // stripe._add_cohort_payment
+    for (const auto &x : d.cohort) {  // cohort_payment (src/pg/ingest.cpp)
         EXPECT_TRUE(x.delta == 1 || x.delta == -1) << "a cohort delta is one payment";
         t.paid[{x.account, x.livemode, x.customer, x.created}] += x.delta;
     }

@@ -446,6 +446,24 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION stripe.drop_reporting_zone(text) IS 'Stops rolling payments_* and cohort_retention up in this zone (the views then compute it from the quarter-hours and the charges). UTC stays.';
 
+CREATE OR REPLACE FUNCTION stripe._report_rfm(p_to date, p_account text, p_livemode boolean, p_currency text)
+RETURNS TABLE (segment text, customers bigint, share numeric, avg_spent numeric, avg_recency_days numeric)
+LANGUAGE sql STABLE AS $$
+  -- Only the columns used: the CTE is materialized (read twice), and customer_rfm's money and
+  -- ratio columns cost more than the ranking itself.
+  WITH r AS (
+    SELECT r.customer, r.segment, r.total_spent, r.recency_days
+      FROM stripe.customer_rfm(stripe._period_start(p_to + 1)) r
+     WHERE r.account IS NOT DISTINCT FROM p_account AND r.livemode = p_livemode AND r.currency = p_currency
+       AND r.first_payment_at < stripe._period_start(p_to + 1))
+  SELECT s.segment, count(r.customer), stripe.ratio(count(r.customer), (SELECT count(*) FROM r)),
+         avg(r.total_spent), avg(CASE WHEN r.recency_days < 0 THEN 0 ELSE r.recency_days END)
+    FROM unnest(ARRAY['champions', 'loyal', 'promising', 'new', 'at_risk', 'hibernating']) WITH ORDINALITY AS s(segment, ord)
+    LEFT JOIN r ON r.segment = s.segment
+   GROUP BY s.segment, s.ord
+   ORDER BY s.ord
+$$;
+
 SELECT stripe._aggregate_days(NULL);
 SELECT stripe._aggregate_cohorts(NULL);
 

@@ -181,9 +181,12 @@ TxLocks tx_locks;
 // exclusive ingest lock); taken after the event's objects, customers in key order.
 void lock_customer(const pgstripe::OptText &account, bool livemode, const std::string &customer) {
     static const int32 ns = lock_namespace("stripe.customer_months");
-    if (tx_locks.exclusive) return;
+    // tx_locks describes this transaction only if an ingest of it took the event's locks
+    // (stripe._apply_event without the log takes none, and locks every customer).
+    const bool counted = tx_locks.lxid == MyProc->lxid && tx_locks.subxid == GetCurrentSubTransactionId();
+    if (counted && tx_locks.exclusive) return;
     lock_object(ns, (account ? *account : std::string()) + (livemode ? "|live|" : "|test|") + customer);
-    tx_locks.object_locks++;
+    if (counted) tx_locks.object_locks++;
 }
 
 // Takes the locks an event's objects need before the event is logged (see apply()).

@@ -117,6 +117,8 @@ SELECT stripe.create_endpoint('default', :'whsec');
 CREATE ROLE demo_webhook LOGIN PASSWORD :'app_password';
 GRANT stripe_ingest TO demo_webhook;
 ALTER DATABASE :"db" SET stripe.timezone = :'tz';
+-- Days and cohorts of the reporting zone kept at ingest (UTC always is).
+SELECT stripe.add_reporting_zone(:'tz');
 SQL
 
 echo "== 4/7 receiver (examples/express/server.js) as role demo_webhook"

@@ -89,6 +89,15 @@ INSERT INTO computed SELECT * FROM pg_temp.views();
 SELECT count(*) AS differences FROM (
   (SELECT * FROM rolled EXCEPT ALL SELECT * FROM computed) UNION ALL (SELECT * FROM computed EXCEPT ALL SELECT * FROM rolled)) d;
 
+-- add/drop_reporting_zone wait for ingest through the "ingest" advisory lock: the key they take
+-- in SQL is the one every ingesting transaction holds, shared, from its first event.
+BEGIN;
+SELECT (stripe.ingest_event(pg_temp.charge_event('ch_ktm_lock', '2024-03-05 10:00:00+00', 'cus_ktm', 500))).status;
+SELECT mode FROM pg_locks
+ WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND objsubid = 2 AND objid = 0
+   AND classid::bigint = (hashtext('stripe.ingest')::bigint & 4294967295);
+ROLLBACK;
+
 -- Who may manage zones: stripe_admin, not stripe_reader or stripe_ingest.
 SELECT r, has_function_privilege(r, 'stripe.add_reporting_zone(text)', 'EXECUTE') AS may_add,
        has_table_privilege(r, 'stripe.reporting_zones', 'SELECT') AS may_read

@@ -417,7 +417,7 @@ BEGIN
     RAISE EXCEPTION 'a reporting zone needs a name' USING ERRCODE = 'invalid_parameter_value';
   END IF;
   PERFORM now() AT TIME ZONE zone;  -- an unknown zone raises here (22023)
-  LOCK TABLE stripe.agg_payments, stripe.charges IN SHARE MODE;
+  PERFORM pg_advisory_xact_lock(hashtext('stripe.ingest'), 0);
   INSERT INTO stripe.reporting_zones AS z VALUES (zone) ON CONFLICT DO NOTHING;
   IF NOT FOUND THEN
     RETURN false;
@@ -434,7 +434,7 @@ BEGIN
   IF zone = 'UTC' THEN
     RAISE EXCEPTION 'UTC is always a reporting zone' USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  LOCK TABLE stripe.agg_payments, stripe.charges IN SHARE MODE;
+  PERFORM pg_advisory_xact_lock(hashtext('stripe.ingest'), 0);
   DELETE FROM stripe.reporting_zones z WHERE z.zone = drop_reporting_zone.zone;
   IF NOT FOUND THEN
     RETURN false;

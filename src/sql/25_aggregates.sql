@@ -144,8 +144,8 @@ $$;
 -- src/core/charge_deltas.cpp). The C layer holds the customer's lock, reads the customer's months
 -- in every reporting zone (_customer_months_of), computes what changes (src/core/cohort.cpp:
 -- usually one cell or none) and writes it (_set/_drop_customer_month, _add_cohort_cell). The
--- zones are read in the same transaction that wrote the charge: stripe.add_reporting_zone, which
--- takes SHARE on charges, has either committed (the zone is listed) or waits for this one.
+-- zones are read under the ingest lock: stripe.add_reporting_zone has either committed (the zone
+-- is listed) or waits for this transaction.
 CREATE FUNCTION stripe._customer_months_of(p_account text, p_livemode boolean, p_customer text, p_created timestamptz)
 RETURNS TABLE (zone text, month date, months date[], total bigint, in_month bigint)
 LANGUAGE sql STABLE AS $$

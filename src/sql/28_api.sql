@@ -140,9 +140,13 @@ END $$;
 COMMENT ON FUNCTION stripe.rebuild() IS 'Recomputes every object table from stripe.events, replayed in arrival order, then every aggregate in bulk from the object tables. Takes exclusive locks (TRUNCATE); returns the number of events replayed.';
 
 -- Reporting zones rolled up at ingest (see stripe.reporting_zones). Adding one fills its days
--- from the quarter-hours and its cohorts from the charges, in the same transaction. The SHARE
--- locks wait for the ingest transactions in flight and hold new ones back until commit: a change
--- is then either in what this reads or written by an ingest statement that already sees the zone.
+-- from the quarter-hours and its cohorts from the charges, in the same transaction. Every
+-- ingesting transaction holds the "ingest" advisory lock in shared mode from its first event on
+-- (lock_event_objects in src/pg/ingest.cpp; its key is the hash of 'stripe.ingest', which
+-- hashtext computes alike): taking it exclusively waits for the ingest transactions in flight and
+-- holds new ones back until commit, so a change is either in what this reads or written by an
+-- ingest that already sees the zone. (Table locks instead could deadlock with an ingest that has
+-- written one table and not yet the other.)
 CREATE FUNCTION stripe.add_reporting_zone(zone text) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -150,7 +154,7 @@ BEGIN
     RAISE EXCEPTION 'a reporting zone needs a name' USING ERRCODE = 'invalid_parameter_value';
   END IF;
   PERFORM now() AT TIME ZONE zone;  -- an unknown zone raises here (22023)
-  LOCK TABLE stripe.agg_payments, stripe.charges IN SHARE MODE;
+  PERFORM pg_advisory_xact_lock(hashtext('stripe.ingest'), 0);
   INSERT INTO stripe.reporting_zones AS z VALUES (zone) ON CONFLICT DO NOTHING;
   IF NOT FOUND THEN
     RETURN false;
@@ -167,7 +171,7 @@ BEGIN
   IF zone = 'UTC' THEN
     RAISE EXCEPTION 'UTC is always a reporting zone' USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  LOCK TABLE stripe.agg_payments, stripe.charges IN SHARE MODE;
+  PERFORM pg_advisory_xact_lock(hashtext('stripe.ingest'), 0);
   DELETE FROM stripe.reporting_zones z WHERE z.zone = drop_reporting_zone.zone;
   IF NOT FOUND THEN
     RETURN false;

@@ -30,10 +30,10 @@ $$;
 COMMENT ON FUNCTION stripe.ratio(numeric, numeric) IS 'num/den, NULL when den is 0 (SPEC §3: a rate with a zero denominator is NULL).';
 
 -- Is this zone rolled up by day at ingest (stripe.reporting_zones)? The views read the rollups
--- for it and skip the quarter-hours with a one-time filter. PARALLEL UNSAFE on purpose: the
--- planner would otherwise start parallel workers for the quarter-hour branch it then skips
--- (~8 ms each time); and it keeps the function from being inlined, which is what makes the
--- filter a one-time test.
+-- for it and skip the quarter-hours with a one-time filter (a call without column references;
+-- a function whose body is a sub-select is not inlined, so it stays one). PARALLEL UNSAFE on
+-- purpose: the planner would otherwise start parallel workers for the quarter-hour branch it
+-- then skips (~8 ms each time).
 CREATE FUNCTION stripe._rolled_up(zone text) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL UNSAFE AS $$
   SELECT EXISTS (SELECT FROM stripe.reporting_zones z WHERE z.zone = $1)

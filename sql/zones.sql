@@ -98,6 +98,21 @@ SELECT mode FROM pg_locks
    AND classid::bigint = (hashtext('stripe.ingest')::bigint & 4294967295);
 ROLLBACK;
 
+-- Names are kept in their canonical spelling, in the setting and in the list, so any spelling
+-- of a listed zone reads its rollups; an alias is a zone of its own.
+SET stripe.timezone = 'asia/kathmandu';
+SHOW stripe.timezone;
+SELECT stripe._rolled_up(stripe.reporting_timezone()) AS rolled_up;
+SET stripe.timezone = 'ASIA/KATMANDU';
+SHOW stripe.timezone;
+SELECT stripe.add_reporting_zone('asia/kolkata') AS added, stripe.add_reporting_zone('Asia/Kolkata') AS again;
+SELECT zone FROM stripe.reporting_zones ORDER BY 1;
+SELECT stripe.drop_reporting_zone('ASIA/KOLKATA') AS dropped;
+\set VERBOSITY terse
+SELECT stripe.drop_reporting_zone('utc');
+\set VERBOSITY default
+RESET stripe.timezone;
+
 -- Who may manage zones: stripe_admin, not stripe_reader or stripe_ingest.
 SELECT r, has_function_privilege(r, 'stripe.add_reporting_zone(text)', 'EXECUTE') AS may_add,
        has_table_privilege(r, 'stripe.reporting_zones', 'SELECT') AS may_read

@@ -13,7 +13,7 @@ CREATE TABLE stripe.reporting_zones (
     zone text COLLATE "C" PRIMARY KEY
 );
 INSERT INTO stripe.reporting_zones VALUES ('UTC');
-COMMENT ON TABLE stripe.reporting_zones IS 'Time zones whose days are rolled up at ingest (agg_payments_days); manage with stripe.add_reporting_zone / stripe.drop_reporting_zone. The name must be spelled exactly as in stripe.timezone.';
+COMMENT ON TABLE stripe.reporting_zones IS 'Time zones whose days are rolled up at ingest (agg_payments_days); manage with stripe.add_reporting_zone / stripe.drop_reporting_zone. Names in their canonical spelling, as stripe.timezone keeps them.';
 
 CREATE TABLE stripe.agg_payments_days (
     zone          text COLLATE "C" NOT NULL,
@@ -410,13 +410,18 @@ CREATE OR REPLACE VIEW stripe.cohort_retention WITH (security_invoker = true) AS
                      AND a.cohort_month = co.cohort_month
                      AND a.month = (co.cohort_month + make_interval(months => o.month_offset))::date;
 
+CREATE FUNCTION stripe._zone_name(zone text) RETURNS text
+AS 'MODULE_PATHNAME', 'pg_stripe_zone_name'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION stripe._zone_name(text) IS 'The canonical spelling of a time zone name (asia/seoul -> Asia/Seoul), as stripe.timezone keeps it; raises 22023 for an unknown zone.';
+
 CREATE FUNCTION stripe.add_reporting_zone(zone text) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF zone IS NULL OR zone = '' THEN
     RAISE EXCEPTION 'a reporting zone needs a name' USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  PERFORM now() AT TIME ZONE zone;  -- an unknown zone raises here (22023)
+  zone := stripe._zone_name(zone);  -- as stripe.timezone spells it; an unknown zone raises (22023)
   PERFORM pg_advisory_xact_lock(hashtext('stripe.ingest'), 0);
   INSERT INTO stripe.reporting_zones AS z VALUES (zone) ON CONFLICT DO NOTHING;
   IF NOT FOUND THEN
@@ -426,11 +431,12 @@ BEGIN
   PERFORM stripe._aggregate_cohorts(zone);
   RETURN true;
 END $$;
-COMMENT ON FUNCTION stripe.add_reporting_zone(text) IS 'Rolls payments_* up by day and cohort_retention up by cohort in this time zone, from now on and for the history (filled now): the views read the rollups when stripe.timezone is set to exactly this name. Returns false if it already was.';
+COMMENT ON FUNCTION stripe.add_reporting_zone(text) IS 'Rolls payments_* up by day and cohort_retention up by cohort in this time zone, from now on and for the history (filled now): the views read the rollups when stripe.timezone names this zone (in any case: names are kept in their canonical spelling). Returns false if it already was.';
 
 CREATE FUNCTION stripe.drop_reporting_zone(zone text) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+  zone := stripe._zone_name(zone);
   IF zone = 'UTC' THEN
     RAISE EXCEPTION 'UTC is always a reporting zone' USING ERRCODE = 'invalid_parameter_value';
   END IF;
@@ -472,7 +478,7 @@ REVOKE ALL ON FUNCTION stripe._customer_months_of(text, boolean, text, timestamp
   stripe._set_customer_month(text, text, boolean, text, date, bigint),
   stripe._drop_customer_month(text, text, boolean, text, date),
   stripe._add_cohort_cell(text, text, boolean, date, date, smallint, bigint, bigint),
-  stripe._aggregate_days(text), stripe._aggregate_cohorts(text), stripe._rolled_up(text),
+  stripe._aggregate_days(text), stripe._aggregate_cohorts(text), stripe._rolled_up(text), stripe._zone_name(text),
   stripe.add_reporting_zone(text), stripe.drop_reporting_zone(text) FROM PUBLIC;
 GRANT SELECT ON stripe.agg_payments_days, stripe.reporting_zones, stripe.customer_months, stripe.agg_cohorts
   TO stripe_reader;

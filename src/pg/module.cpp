@@ -21,11 +21,30 @@ int rejected_body_prefix = 1024;
 // stripe.timezone must name a time zone PostgreSQL knows, checked when it is set (an unknown
 // zone would otherwise surface later, as an error of every view). No C++ object lives here:
 // GUC hooks are called by Postgres and may be followed by an ereport of its own.
+// The value is kept in the zone's canonical spelling ('asia/seoul' -> 'Asia/Seoul', the zone
+// file's own name), the spelling stripe.reporting_zones stores: otherwise a zone that is rolled
+// up would be computed again for every other spelling.
 static bool check_reporting_timezone(char **newval, void **, GucSource) {
     if (*newval == nullptr || **newval == '\0') return true;  // empty means UTC
-    if (pg_tzset(*newval) != nullptr) return true;
-    GUC_check_errdetail("\"%s\" is not a time zone name PostgreSQL knows (see pg_timezone_names).", *newval);
-    return false;
+    pg_tz *tz = pg_tzset(*newval);
+    if (tz == nullptr) {
+        GUC_check_errdetail("\"%s\" is not a time zone name PostgreSQL knows (see pg_timezone_names).", *newval);
+        return false;
+    }
+    const char *canon = pg_get_timezone_name(tz);
+    if (canon != nullptr && strcmp(canon, *newval) != 0) {
+#if PG_VERSION_NUM >= 160000
+        char *c = guc_strdup(LOG, canon);
+        if (c == nullptr) return false;
+        guc_free(*newval);
+#else
+        char *c = strdup(canon);  // GUC strings are malloc'd before PostgreSQL 16
+        if (c == nullptr) return false;
+        free(*newval);
+#endif
+        *newval = c;
+    }
+    return true;
 }
 
 extern "C" void _PG_init(void) {
@@ -52,6 +71,19 @@ extern "C" void _PG_init(void) {
  * library was loaded (an unknown zone is then replaced by the default, with a WARNING).
  */
 extern "C" {
+/*
+ * stripe._zone_name(zone text) RETURNS text: the canonical spelling of a time zone name, as the
+ * setting keeps it; an unknown zone raises 22023. No C++ object lives here (ereport).
+ */
+PG_FUNCTION_INFO_V1(pg_stripe_zone_name);
+Datum pg_stripe_zone_name(PG_FUNCTION_ARGS) {
+    char *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+    pg_tz *tz = *name ? pg_tzset(name) : nullptr;
+    if (tz == nullptr)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("time zone \"%s\" not recognized", name)));
+    PG_RETURN_TEXT_P(cstring_to_text(pg_get_timezone_name(tz)));
+}
+
 PG_FUNCTION_INFO_V1(pg_stripe_reporting_timezone);
 Datum pg_stripe_reporting_timezone(PG_FUNCTION_ARGS) {
     const char *tz = pgs::reporting_timezone;

@@ -307,7 +307,7 @@ CREATE TABLE stripe.reporting_zones (
     zone text COLLATE "C" PRIMARY KEY
 );
 INSERT INTO stripe.reporting_zones VALUES ('UTC');
-COMMENT ON TABLE stripe.reporting_zones IS 'Time zones whose days are rolled up at ingest (agg_payments_days); manage with stripe.add_reporting_zone / stripe.drop_reporting_zone. The name must be spelled exactly as in stripe.timezone.';
+COMMENT ON TABLE stripe.reporting_zones IS 'Time zones whose days are rolled up at ingest (agg_payments_days); manage with stripe.add_reporting_zone / stripe.drop_reporting_zone. Names in their canonical spelling, as stripe.timezone keeps them.';
 
 CREATE TABLE stripe.agg_payments_days (
     zone          text COLLATE "C" NOT NULL,

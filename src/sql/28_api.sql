@@ -153,7 +153,7 @@ BEGIN
   IF zone IS NULL OR zone = '' THEN
     RAISE EXCEPTION 'a reporting zone needs a name' USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  PERFORM now() AT TIME ZONE zone;  -- an unknown zone raises here (22023)
+  zone := stripe._zone_name(zone);  -- as stripe.timezone spells it; an unknown zone raises (22023)
   PERFORM pg_advisory_xact_lock(hashtext('stripe.ingest'), 0);
   INSERT INTO stripe.reporting_zones AS z VALUES (zone) ON CONFLICT DO NOTHING;
   IF NOT FOUND THEN
@@ -163,11 +163,12 @@ BEGIN
   PERFORM stripe._aggregate_cohorts(zone);
   RETURN true;
 END $$;
-COMMENT ON FUNCTION stripe.add_reporting_zone(text) IS 'Rolls payments_* up by day and cohort_retention up by cohort in this time zone, from now on and for the history (filled now): the views read the rollups when stripe.timezone is set to exactly this name. Returns false if it already was.';
+COMMENT ON FUNCTION stripe.add_reporting_zone(text) IS 'Rolls payments_* up by day and cohort_retention up by cohort in this time zone, from now on and for the history (filled now): the views read the rollups when stripe.timezone names this zone (in any case: names are kept in their canonical spelling). Returns false if it already was.';
 
 CREATE FUNCTION stripe.drop_reporting_zone(zone text) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+  zone := stripe._zone_name(zone);
   IF zone = 'UTC' THEN
     RAISE EXCEPTION 'UTC is always a reporting zone' USING ERRCODE = 'invalid_parameter_value';
   END IF;

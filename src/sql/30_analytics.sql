@@ -8,6 +8,11 @@ AS 'MODULE_PATHNAME', 'pg_stripe_reporting_timezone'
 LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION stripe.reporting_timezone() IS 'The setting stripe.timezone (default UTC): days, weeks and months of every view are calendar buckets in this zone.';
 
+CREATE FUNCTION stripe._zone_name(zone text) RETURNS text
+AS 'MODULE_PATHNAME', 'pg_stripe_zone_name'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION stripe._zone_name(text) IS 'The canonical spelling of a time zone name (asia/seoul -> Asia/Seoul), as stripe.timezone keeps it; raises 22023 for an unknown zone.';
+
 CREATE FUNCTION stripe.currency_exponent(currency text) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT CASE

@@ -18,21 +18,26 @@ int max_payload_bytes = 1024 * 1024;
 int rejected_body_prefix = 1024;
 }  // namespace pgs
 
+// The canonical spelling of a time zone name ('asia/seoul' -> 'Asia/Seoul', the zone file's own
+// name), or nullptr for a zone PostgreSQL does not know. The setting and stripe.reporting_zones
+// both keep names this way: otherwise a zone that is rolled up would be computed again for every
+// other spelling.
+static const char *canonical_zone(const char *name) {
+    pg_tz *tz = *name ? pg_tzset(name) : nullptr;
+    return tz ? pg_get_timezone_name(tz) : nullptr;
+}
+
 // stripe.timezone must name a time zone PostgreSQL knows, checked when it is set (an unknown
-// zone would otherwise surface later, as an error of every view). No C++ object lives here:
-// GUC hooks are called by Postgres and may be followed by an ereport of its own.
-// The value is kept in the zone's canonical spelling ('asia/seoul' -> 'Asia/Seoul', the zone
-// file's own name), the spelling stripe.reporting_zones stores: otherwise a zone that is rolled
-// up would be computed again for every other spelling.
+// zone would otherwise surface later, as an error of every view), and is kept canonical. No C++
+// object lives here: GUC hooks are called by Postgres and may be followed by an ereport of its own.
 static bool check_reporting_timezone(char **newval, void **, GucSource) {
     if (*newval == nullptr || **newval == '\0') return true;  // empty means UTC
-    pg_tz *tz = pg_tzset(*newval);
-    if (tz == nullptr) {
+    const char *canon = canonical_zone(*newval);
+    if (canon == nullptr) {
         GUC_check_errdetail("\"%s\" is not a time zone name PostgreSQL knows (see pg_timezone_names).", *newval);
         return false;
     }
-    const char *canon = pg_get_timezone_name(tz);
-    if (canon != nullptr && strcmp(canon, *newval) != 0) {
+    if (strcmp(canon, *newval) != 0) {
 #if PG_VERSION_NUM >= 160000
         char *c = guc_strdup(LOG, canon);
         if (c == nullptr) return false;
@@ -65,11 +70,6 @@ extern "C" void _PG_init(void) {
     MarkGUCPrefixReserved("stripe");
 }
 
-/*
- * stripe.reporting_timezone() RETURNS text: the setting stripe.timezone, 'UTC' when empty. A C
- * function so that reading it loads this library first, which checks a value SET before the
- * library was loaded (an unknown zone is then replaced by the default, with a WARNING).
- */
 extern "C" {
 /*
  * stripe._zone_name(zone text) RETURNS text: the canonical spelling of a time zone name, as the
@@ -78,12 +78,17 @@ extern "C" {
 PG_FUNCTION_INFO_V1(pg_stripe_zone_name);
 Datum pg_stripe_zone_name(PG_FUNCTION_ARGS) {
     char *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-    pg_tz *tz = *name ? pg_tzset(name) : nullptr;
-    if (tz == nullptr)
+    const char *canon = canonical_zone(name);
+    if (canon == nullptr)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("time zone \"%s\" not recognized", name)));
-    PG_RETURN_TEXT_P(cstring_to_text(pg_get_timezone_name(tz)));
+    PG_RETURN_TEXT_P(cstring_to_text(canon));
 }
 
+/*
+ * stripe.reporting_timezone() RETURNS text: the setting stripe.timezone, 'UTC' when empty. A C
+ * function so that reading it loads this library first, which checks a value SET before the
+ * library was loaded (an unknown zone is then replaced by the default, with a WARNING).
+ */
 PG_FUNCTION_INFO_V1(pg_stripe_reporting_timezone);
 Datum pg_stripe_reporting_timezone(PG_FUNCTION_ARGS) {
     const char *tz = pgs::reporting_timezone;

@@ -137,6 +137,26 @@ setup() {
 #############################################################################################
 # 1. load
 #############################################################################################
+# backfill_check DB LABEL HOW SQL: the in-order stream copied into a staging table of a new
+# database, ingested by SQL; the state must equal the serial reference's. Prints one line each.
+backfill_check() {
+  local db=$1 label=$2 how=$3 sql=$4 t0=$SECONDS ok=0
+  new_db main "$db" pg_stripe || return 1
+  if q main "$db" -c "CREATE TABLE staging (n bigserial, body text)" \
+       -c "\\copy staging (body) FROM '$INORDER' WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')" \
+       -c "$sql" >"$WORK/$db.out" 2>"$WORK/$db.err"; then
+    echo "    backfill of $N_EVENTS events from a staging table, $how, in $((SECONDS - t0)) s:" \
+         "$(q main "$db" -c "SELECT count(*) FROM stripe.events") events logged"
+    fingerprint main "$db" >"$WORK/$db.fp" || return 1
+    compare_fp "$label" "$WORK/$db.fp" "serial in-order" "$WORK/ref.fp" >"$WORK/$db.cmp" || ok=1
+    sed 's/: [0-9]* relations equal (.*/: equal/' "$WORK/$db.cmp"
+  else
+    ok=1; echo "    $label failed: $(grep -E 'ERROR|HINT' "$WORK/$db.err" | head -2 | paste -sd' ' -)"
+  fi
+  q main postgres -c "DROP DATABASE $db"
+  return $ok
+}
+
 check_load() {
   local ok=0 t0 secret=whsec_$(rand_hex 24)
   new_db main conc pg_stripe || return 1
@@ -172,42 +192,17 @@ check_load() {
   # The incremental state is the log's pure function: rebuild in a copy.
   rebuild_compare main conc "concurrent" || ok=1
   # A backfill from a staging table, as the README advises: batches of 2,000 events per
-  # transaction (one transaction for many thousands of objects exhausts the lock table).
-  new_db main backfill pg_stripe || return 1
-  t0=$SECONDS
-  if q main backfill -c "CREATE TABLE staging (n bigserial, body text)" \
-       -c "\\copy staging (body) FROM '$INORDER' WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')" \
-       -c "DO \$\$ DECLARE lo bigint := 1; hi bigint := (SELECT max(n) FROM staging); BEGIN
-             WHILE lo <= hi LOOP
-               PERFORM stripe.ingest_event(body) FROM staging WHERE n BETWEEN lo AND lo + 1999 ORDER BY n;
-               COMMIT; lo := lo + 2000;
-             END LOOP; END \$\$" >"$WORK/backfill.out" 2>"$WORK/backfill.err"; then
-    echo "    backfill of $N_EVENTS events from a staging table, 2,000 per transaction, in $((SECONDS - t0)) s:" \
-         "$(q main backfill -c "SELECT count(*) FROM stripe.events") events logged"
-    fingerprint main backfill >"$WORK/backfill.fp" || return 1
-    compare_fp "batched backfill" "$WORK/backfill.fp" "serial in-order" "$WORK/ref.fp" >"$WORK/backfill.cmp" || ok=1
-    sed 's/: [0-9]* relations equal (.*/: equal/' "$WORK/backfill.cmp"
-  else
-    ok=1; echo "    batched backfill failed: $(grep -E 'ERROR|HINT' "$WORK/backfill.err" | head -2 | paste -sd' ' -)"
-  fi
-  q main postgres -c "DROP DATABASE backfill"
+  # transaction.
+  backfill_check backfill "batched backfill" "2,000 per transaction" \
+    "DO \$\$ DECLARE lo bigint := 1; hi bigint := (SELECT max(n) FROM staging); BEGIN
+       WHILE lo <= hi LOOP
+         PERFORM stripe.ingest_event(body) FROM staging WHERE n BETWEEN lo AND lo + 1999 ORDER BY n;
+         COMMIT; lo := lo + 2000;
+       END LOOP; END \$\$" || ok=1
   # The whole stream in one statement (one transaction): past 1,000 object and customer locks
   # the transaction switches to the exclusive ingest lock instead of filling the lock table.
-  new_db main backfill1 pg_stripe || return 1
-  t0=$SECONDS
-  if q main backfill1 -c "CREATE TABLE staging (n bigserial, body text)" \
-       -c "\\copy staging (body) FROM '$INORDER' WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')" \
-       -c "SELECT count(stripe.ingest_event(body)) FROM (SELECT body FROM staging ORDER BY n) s" \
-       >"$WORK/backfill1.out" 2>"$WORK/backfill1.err"; then
-    echo "    backfill of $N_EVENTS events in one statement in $((SECONDS - t0)) s:" \
-         "$(q main backfill1 -c "SELECT count(*) FROM stripe.events") events logged"
-    fingerprint main backfill1 >"$WORK/backfill1.fp" || return 1
-    compare_fp "one-statement backfill" "$WORK/backfill1.fp" "serial in-order" "$WORK/ref.fp" >"$WORK/backfill1.cmp" || ok=1
-    sed 's/: [0-9]* relations equal (.*/: equal/' "$WORK/backfill1.cmp"
-  else
-    ok=1; echo "    one-statement backfill failed: $(grep -E 'ERROR|HINT' "$WORK/backfill1.err" | head -2 | paste -sd' ' -)"
-  fi
-  q main postgres -c "DROP DATABASE backfill1"
+  backfill_check backfill1 "one-statement backfill" "in one statement" \
+    "SELECT count(stripe.ingest_event(body)) FROM (SELECT body FROM staging ORDER BY n) s" || ok=1
   local dl; dl=$(grep -c 'deadlock detected' "${CL_DIR[main]}/log")
   local lw; lw=$(grep -c 'still waiting for' "${CL_DIR[main]}/log")
   echo "    server log: $dl deadlocks, $lw lock waits longer than deadlock_timeout (200 ms)"

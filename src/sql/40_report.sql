@@ -101,16 +101,27 @@ CREATE FUNCTION stripe._report_period(p_from date, p_to date, p_account text, p_
                                       OUT period_from date, OUT period_to date, OUT latest date)
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
-  -- The newest quarter-hour with a charge (payments_daily's latest day with one, read backwards
-  -- along the aggregates' index instead of summing the whole history): a bucket's count of
-  -- charges summed over currencies and shards is never negative, so > 0 means "had a charge".
-  SELECT (a.bucket AT TIME ZONE stripe.reporting_timezone())::date INTO latest
-    FROM stripe.agg_payments a
-   WHERE a.account IS NOT DISTINCT FROM p_account AND a.livemode = p_livemode
-   GROUP BY a.bucket
-  HAVING sum(a.succeeded + a.failed) > 0
-   ORDER BY a.bucket DESC
-   LIMIT 1;
+  -- The latest day with a charge: from the day rollup when the zone has one (a few rows per
+  -- day), else the newest quarter-hour with one (payments_daily's latest day, without summing the
+  -- whole history). A bucket's count of charges summed over currencies and shards is never
+  -- negative, so > 0 means "had a charge".
+  IF stripe._rolled_up(stripe.reporting_timezone()) THEN
+    SELECT d.day INTO latest
+      FROM stripe.agg_payments_days d
+     WHERE d.zone = stripe.reporting_timezone() AND d.account IS NOT DISTINCT FROM p_account AND d.livemode = p_livemode
+     GROUP BY d.day
+    HAVING sum(d.succeeded + d.failed) > 0
+     ORDER BY d.day DESC
+     LIMIT 1;
+  ELSE
+    SELECT (a.bucket AT TIME ZONE stripe.reporting_timezone())::date INTO latest
+      FROM stripe.agg_payments a
+     WHERE a.account IS NOT DISTINCT FROM p_account AND a.livemode = p_livemode
+     GROUP BY a.bucket
+    HAVING sum(a.succeeded + a.failed) > 0
+     ORDER BY a.bucket DESC
+     LIMIT 1;
+  END IF;
   IF latest IS NULL THEN
     SELECT max(d) INTO latest FROM (
       SELECT max(p.day) AS d FROM stripe.payments_daily p
@@ -272,14 +283,19 @@ $$;
 CREATE FUNCTION stripe._report_rfm(p_to date, p_account text, p_livemode boolean, p_currency text)
 RETURNS TABLE (segment text, customers bigint, share numeric, avg_spent numeric, avg_recency_days numeric)
 LANGUAGE sql STABLE AS $$
-  -- Only the columns used: the CTE is materialized (read twice), and customer_rfm's money and
-  -- ratio columns cost more than the ranking itself.
-  WITH r AS (
-    SELECT r.customer, r.segment, r.total_spent, r.recency_days
-      FROM stripe.customer_rfm(stripe._period_start(p_to + 1)) r
-     WHERE r.account IS NOT DISTINCT FROM p_account AND r.livemode = p_livemode AND r.currency = p_currency
-       AND r.first_payment_at < stripe._period_start(p_to + 1))
-  SELECT s.segment, count(r.customer), stripe.ratio(count(r.customer), (SELECT count(*) FROM r)),
+  -- customer_rfm's scores for this one partition: its cuts only (the view's filter reaches the
+  -- scan), and only the r and f scores the segments use.
+  WITH x AS MATERIALIZED (
+    SELECT * FROM stripe._rfm_cuts x
+     WHERE x.account IS NOT DISTINCT FROM p_account AND x.livemode = p_livemode AND x.currency = p_currency),
+  r AS MATERIALIZED (
+    SELECT stripe._rfm_segment(stripe._rfm_score(coalesce(c.last_payment_at, 'infinity'), x.r2, x.r3, x.r4, x.r5),
+                               stripe._rfm_score(c.payments, x.f2, x.f3, x.f4, x.f5)) AS segment,
+           c.total_spent, extract(epoch FROM stripe._period_start(p_to + 1) - c.last_payment_at) / 86400 AS recency_days
+      FROM stripe.customer_totals c CROSS JOIN x
+     WHERE c.account IS NOT DISTINCT FROM p_account AND c.livemode = p_livemode AND c.currency = p_currency
+       AND c.payments >= 1 AND c.first_payment_at < stripe._period_start(p_to + 1))
+  SELECT s.segment, count(r.segment), stripe.ratio(count(r.segment), (SELECT count(*) FROM r)),
          avg(r.total_spent), avg(CASE WHEN r.recency_days < 0 THEN 0 ELSE r.recency_days END)
     FROM unnest(ARRAY['champions', 'loyal', 'promising', 'new', 'at_risk', 'hibernating']) WITH ORDINALITY AS s(segment, ord)
     LEFT JOIN r ON r.segment = s.segment
@@ -306,22 +322,34 @@ $$;
 CREATE FUNCTION stripe._report_funnel(p_from date, p_to date, p_account text, p_livemode boolean)
 RETURNS TABLE (week date, sessions bigint, completed bigint, paid bigint, expired bigint, conversion_rate numeric)
 LANGUAGE sql STABLE AS $$
+  -- checkout_funnel_daily's days of the period, read from the period's quarter-hours only (the
+  -- view cannot pass a range of days down to the buckets): a zone's day is a whole number of
+  -- quarter-hours.
   SELECT date_trunc('week', f.day)::date AS week, sum(f.sessions)::bigint, sum(f.completed)::bigint,
          sum(f.paid)::bigint, sum(f.expired)::bigint, stripe.ratio(sum(f.completed), sum(f.completed) + sum(f.expired))
-    FROM stripe.checkout_funnel_daily f
-   WHERE f.account IS NOT DISTINCT FROM p_account AND f.livemode = p_livemode AND f.day BETWEEN p_from AND p_to
+    FROM (SELECT (a.bucket AT TIME ZONE stripe.reporting_timezone())::date AS day, sum(a.sessions) AS sessions,
+                 sum(a.completed) AS completed, sum(a.paid) AS paid, sum(a.expired) AS expired
+            FROM stripe.agg_checkout a
+           WHERE a.account IS NOT DISTINCT FROM p_account AND a.livemode = p_livemode
+             AND a.bucket >= stripe._period_start(p_from) AND a.bucket < stripe._period_start(p_to + 1)
+           GROUP BY 1
+          HAVING sum(a.sessions) <> 0) f
    GROUP BY GROUPING SETS ((1), ())
    ORDER BY 1 NULLS LAST
 $$;
 
--- Customers created per day of the period (stripe.new_customers_daily), zeros included.
+-- Customers created per day of the period (stripe.new_customers_daily, from the period's
+-- quarter-hours only), zeros included.
 CREATE FUNCTION stripe._report_new_customers(p_from date, p_to date, p_account text, p_livemode boolean)
 RETURNS TABLE (day date, new_customers bigint)
 LANGUAGE sql STABLE AS $$
   SELECT g.day::date, coalesce(sum(n.new_customers), 0)::bigint
     FROM generate_series(p_from, p_to, interval '1 day') AS g(day)
-    LEFT JOIN stripe.new_customers_daily n ON n.day = g.day::date AND n.account IS NOT DISTINCT FROM p_account
-                                          AND n.livemode = p_livemode
+    LEFT JOIN (SELECT (a.bucket AT TIME ZONE stripe.reporting_timezone())::date AS day, a.new_customers
+                 FROM stripe.agg_customers a
+                WHERE a.account IS NOT DISTINCT FROM p_account AND a.livemode = p_livemode
+                  AND a.bucket >= stripe._period_start(p_from) AND a.bucket < stripe._period_start(p_to + 1)) n
+      ON n.day = g.day::date
    GROUP BY 1 ORDER BY 1
 $$;
 

@@ -44,10 +44,11 @@ GRANT SELECT ON stripe.events, stripe.charges, stripe.payment_intents, stripe.re
   stripe.agg_checkout, stripe.customer_totals, stripe.reporting_zones, stripe.customer_months, stripe.agg_cohorts,
   stripe.payments_daily, stripe.payments_weekly, stripe.payments_monthly, stripe.decline_reasons,
   stripe.payment_method_mix, stripe.new_customers_daily, stripe.customer_stats, stripe.cohort_retention,
-  stripe.checkout_funnel_daily
+  stripe.checkout_funnel_daily, stripe._rfm_cuts
 TO stripe_reader;
 GRANT EXECUTE ON FUNCTION stripe.payments(text, date, date), stripe.customer_rfm(timestamptz), stripe._bucket(timestamptz),
-  stripe._rolled_up(text)
+  stripe._rolled_up(text), stripe._rfm_cut(bigint, integer),
+  stripe._rfm_score(anyelement, anyelement, anyelement, anyelement, anyelement), stripe._rfm_segment(integer, integer)
 TO stripe_reader;
 
 GRANT stripe_reader TO stripe_admin;

@@ -9,9 +9,10 @@ PG_OBJS     = src/pg/guard.o src/pg/module.o src/pg/verify.o src/pg/ingest.o
 OBJS        = $(CORE_OBJS) $(PG_OBJS)
 
 # The install script is assembled from src/sql/*.sql (one file per kind of object, in name order)
-# so each part reads as a reviewable schema. upgrade/ holds what earlier releases shipped, as
-# shipped: the upgrade scripts, and the install scripts of earlier versions (so that
-# `CREATE EXTENSION pg_stripe VERSION '0.1.0'` and the upgrade test work).
+# so each part reads as a reviewable schema. upgrade/ holds the upgrade scripts, as shipped, and
+# the first release's install script: Postgres installs any earlier version from it through the
+# chain (`CREATE EXTENSION pg_stripe VERSION '0.2.0'` runs 0.1.0, then 0.1.0--0.2.0), which the
+# upgrade test uses; the test also builds each earlier release from its git tag.
 SQL_PARTS   = $(sort $(wildcard src/sql/*.sql))
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 DATA        = $(wildcard upgrade/$(EXTENSION)--*.sql)

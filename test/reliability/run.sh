@@ -19,11 +19,12 @@
 #   secrets  pg_stat_statements (track=all) + log_min_error_statement=error: endpoint secrets of
 #            successful and failing calls never in the server log, pg_stat_statements,
 #            rejected_deliveries, endpoint_status or the caller's error; unreadable to roles
-#   upgrade  for every installed pg_stripe--A--B.sql: install A, ALTER EXTENSION UPDATE, catalog ==
-#            fresh install; with none, the fresh install's self-consistency. With data: for every
-#            earlier version tagged vA in this clone, that release is built, ingests the first
-#            half of the stream, then the installed build updates it and ingests the rest: state
-#            == the serial reference
+#   upgrade  for every version A with an update path (upgrade/ ships the first release's install
+#            script and the pg_stripe--A--B.sql chain): CREATE EXTENSION VERSION A, ALTER EXTENSION
+#            UPDATE, catalog == fresh install; with none, the fresh install's self-consistency.
+#            With data: every such A is built from its tag vA in this clone, ingests the first
+#            half of the stream, then the installed build updates it (catalog == fresh install)
+#            and ingests the rest: state == the serial reference
 
 #   backup   pg_dump -Fc / pg_restore keeps endpoints, the log, rejected deliveries and all derived
 #            state; signed ingest with the restored secrets works after the restore
@@ -656,12 +657,11 @@ SQL
   if [ -n "$repo_scripts" ] && [ ${#scripts[@]} -eq 0 ]; then
     ok=1; echo "    upgrade scripts in the tree are not installed (Makefile DATA): $repo_scripts"
   fi
-  # With data, across the real binaries: every earlier release shipped as upgrade/pg_stripe--A.sql.
-  local f2 v
-  for f2 in "$ROOT"/upgrade/pg_stripe--*.sql; do
-    v=$(basename "$f2" .sql); v=${v#pg_stripe--}
-    case $v in *--*|"$default") continue ;; esac
-    upgrade_with_data "$v" "$default" || ok=1
+  # With data, across the real binaries: every earlier release (each version with an update
+  # path), built from its tag. upgrade/ ships only the first release's install script; the
+  # others are what their tags build.
+  for from in $(q main up_fresh -c "SELECT source FROM pg_extension_update_paths('pg_stripe') WHERE target = '$default' AND path IS NOT NULL AND source <> '$default' ORDER BY 1"); do
+    upgrade_with_data "$from" "$default" || ok=1
   done
   return $ok
 }
@@ -697,12 +697,18 @@ upgrade_with_data() {
   cluster_stop "$cl" && cluster_start "$cl" || return 1
   q "$cl" d -c "ALTER EXTENSION pg_stripe UPDATE" || { cluster_stop "$cl"; return 1; }
   got=$(q "$cl" d -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_stripe'")
+  # The release's own install script, updated: the same schema as a fresh install.
+  local schema="schema == fresh install" bad=0
+  catalog_dump "$cl" d >"$WORK/$cl.cat" || return 1
+  if ! diff -q "$WORK/up_fresh.cat" "$WORK/$cl.cat" >/dev/null; then
+    bad=1; schema="schema DIFFERS from a fresh install (- fresh, + upgraded):"$'\n'$(diff "$WORK/up_fresh.cat" "$WORK/$cl.cat" | grep '^[<>]' | sed 's/^</-/; s/^>/+/' | cut -c1-220 | head -40 | sed 's/^/      /')
+  fi
   ingest_script "$cl" d "$WORK/${cl}_2/s00.sql" >"$WORK/${cl}_2.summary" || return 1
   fingerprint "$cl" d >"$WORK/$cl.fp" || return 1
   cluster_stop "$cl"
-  echo "    $from -> $to with data: v$from built from the tag ingested $(cat "$WORK/${cl}_1.summary")then updated to $got," \
-       "the installed build ingested $(cat "$WORK/${cl}_2.summary")($((SECONDS - t0)) s)"
-  compare_fp "upgraded" "$WORK/$cl.fp" "serial in-order reference" "$WORK/ref.fp"
+  echo "    $from -> $to with data: v$from built from the tag ingested $(cat "$WORK/${cl}_1.summary")then updated to $got" \
+       "($schema), the installed build ingested $(cat "$WORK/${cl}_2.summary")($((SECONDS - t0)) s)"
+  compare_fp "upgraded" "$WORK/$cl.fp" "serial in-order reference" "$WORK/ref.fp" && [ $bad -eq 0 ]
 }
 
 #############################################################################################

@@ -102,10 +102,12 @@ CREATE TABLE stripe.charges (
     data                json NOT NULL
 );
 CREATE INDEX charges_customer_idx ON stripe.charges (customer, created) WHERE customer IS NOT NULL;
--- A period's charges (the report's declines and customers): covering, so those reads are
--- index-only and never fetch the wide rows (the verbatim data of every charge).
-CREATE INDEX charges_created_idx ON stripe.charges (created)
-  INCLUDE (status, account, livemode, currency, customer, failure_code, outcome_reason);
+-- A period's charges of one currency and status (the report's declines and customers, which
+-- run per currency): covering, so those reads are index-only and never fetch the wide rows (the
+-- verbatim data of every charge), and led by currency and status, so each reads only its own
+-- entries (an index on created alone made every currency read the period's charges of all).
+CREATE INDEX charges_period_idx ON stripe.charges (currency, status, created)
+  INCLUDE (account, livemode, customer, failure_code, outcome_reason);
 -- Paying customers (stripe.cohort_retention, the report's customer sections): covers the
 -- succeeded charges with a customer, in customer order, so those reads never touch the table.
 CREATE INDEX charges_paid_idx ON stripe.charges (account, livemode, customer, created)
@@ -150,6 +152,9 @@ CREATE TABLE stripe.refunds (
     data            json NOT NULL
 );
 CREATE INDEX refunds_charge_idx ON stripe.refunds (charge);
+-- A period's refunds (disputes below) of one currency, index-only: the report's refund and
+-- dispute counts.
+CREATE INDEX refunds_period_idx ON stripe.refunds (currency, created) INCLUDE (account, livemode, status, reason, amount);
 COMMENT ON TABLE stripe.refunds IS 'Latest state of every refund, from refund.* / charge.refund.* events and from the refunds embedded in charge payloads.';
 COMMENT ON COLUMN stripe.refunds.customer IS 'Customer of the refunded charge (from stripe.charges), NULL while the charge is unknown.';
 
@@ -169,6 +174,7 @@ CREATE TABLE stripe.disputes (
     deleted         boolean NOT NULL,
     data            json NOT NULL
 );
+CREATE INDEX disputes_period_idx ON stripe.disputes (currency, created) INCLUDE (account, livemode, status, amount);
 COMMENT ON TABLE stripe.disputes IS 'Latest state of every dispute (charge.dispute.* events).';
 
 CREATE TABLE stripe.customers (

@@ -3,10 +3,12 @@
 -- 0.3.1: faster reads, same results. stripe.customer_rfm scores customers against four cut
 -- values per partition and dimension instead of three window sorts of every customer row;
 -- report()'s RFM segments compute the cuts of their one partition; report()'s period, checkout
--- funnel and new customers read only the period's buckets (the day rollup for the period's end);
--- the period indexes of charges, refunds and disputes lead with the currency (the report reads
--- one currency at a time). No table is rewritten; the three indexes are built here (on a large
--- history: seconds per million charges, under a lock that holds ingest back meanwhile).
+-- funnel and new customers read only the period's quarter-hours, through the functions the
+-- views checkout_funnel_daily and new_customers_daily now read too; the period's end comes from
+-- the day rollup; the period indexes of charges, refunds and disputes lead with the currency
+-- (the report reads one currency at a time). No table is rewritten; the three indexes are
+-- built here (on a large history: seconds per million charges, under a lock that holds ingest
+-- back meanwhile).
 \echo Use "ALTER EXTENSION pg_stripe UPDATE" to load this file. \quit
 
 DROP INDEX stripe.charges_created_idx;
@@ -173,43 +175,71 @@ LANGUAGE sql STABLE AS $$
    ORDER BY s.ord
 $$;
 
+-- new_customers_daily's days from p_from to p_to (days of the reporting zone, inclusive), read
+-- from those days' quarter-hours only: a zone's day is a whole number of quarter-hours. The view
+-- is every day; the report asks for its period.
+CREATE FUNCTION stripe._new_customer_days(p_from date, p_to date)
+RETURNS TABLE (day date, account text, livemode boolean, new_customers bigint)
+LANGUAGE sql STABLE AS $$
+  SELECT (a.bucket AT TIME ZONE stripe.reporting_timezone())::date, a.account, a.livemode, sum(a.new_customers)::bigint
+    FROM stripe.agg_customers a
+   WHERE a.bucket >= stripe._period_start(p_from) AND a.bucket < stripe._period_start(p_to + 1)
+   GROUP BY 1, 2, 3
+  HAVING sum(a.new_customers) <> 0
+$$;
+
+-- The views keep account in the "C" collation of the tables (a function's text result has the
+-- default one).
+CREATE OR REPLACE VIEW stripe.new_customers_daily WITH (security_invoker = true) AS
+  SELECT n.day, n.account COLLATE "C" AS account, n.livemode, n.new_customers
+    FROM stripe._new_customer_days('-infinity', 'infinity') n;
+
+-- checkout_funnel_daily's days from p_from to p_to, as stripe._new_customer_days.
+CREATE FUNCTION stripe._checkout_days(p_from date, p_to date)
+RETURNS TABLE (day date, account text, livemode boolean, sessions bigint, completed bigint, paid bigint, expired bigint)
+LANGUAGE sql STABLE AS $$
+  SELECT (a.bucket AT TIME ZONE stripe.reporting_timezone())::date, a.account, a.livemode, sum(a.sessions)::bigint,
+         sum(a.completed)::bigint, sum(a.paid)::bigint, sum(a.expired)::bigint
+    FROM stripe.agg_checkout a
+   WHERE a.bucket >= stripe._period_start(p_from) AND a.bucket < stripe._period_start(p_to + 1)
+   GROUP BY 1, 2, 3
+  HAVING sum(a.sessions) <> 0
+$$;
+
+CREATE OR REPLACE VIEW stripe.checkout_funnel_daily WITH (security_invoker = true) AS
+  SELECT f.day, f.account COLLATE "C" AS account, f.livemode, f.sessions, f.completed, f.paid, f.expired,
+         stripe.ratio(f.completed, f.completed + f.expired) AS conversion_rate
+    FROM stripe._checkout_days('-infinity', 'infinity') f;
+
 CREATE OR REPLACE FUNCTION stripe._report_funnel(p_from date, p_to date, p_account text, p_livemode boolean)
 RETURNS TABLE (week date, sessions bigint, completed bigint, paid bigint, expired bigint, conversion_rate numeric)
 LANGUAGE sql STABLE AS $$
-  -- checkout_funnel_daily's days of the period, read from the period's quarter-hours only (the
-  -- view cannot pass a range of days down to the buckets): a zone's day is a whole number of
-  -- quarter-hours.
   SELECT date_trunc('week', f.day)::date AS week, sum(f.sessions)::bigint, sum(f.completed)::bigint,
          sum(f.paid)::bigint, sum(f.expired)::bigint, stripe.ratio(sum(f.completed), sum(f.completed) + sum(f.expired))
-    FROM (SELECT (a.bucket AT TIME ZONE stripe.reporting_timezone())::date AS day, sum(a.sessions) AS sessions,
-                 sum(a.completed) AS completed, sum(a.paid) AS paid, sum(a.expired) AS expired
-            FROM stripe.agg_checkout a
-           WHERE a.account IS NOT DISTINCT FROM p_account AND a.livemode = p_livemode
-             AND a.bucket >= stripe._period_start(p_from) AND a.bucket < stripe._period_start(p_to + 1)
-           GROUP BY 1
-          HAVING sum(a.sessions) <> 0) f
+    FROM stripe._checkout_days(p_from, p_to) f
+   WHERE f.account IS NOT DISTINCT FROM p_account AND f.livemode = p_livemode
    GROUP BY GROUPING SETS ((1), ())
    ORDER BY 1 NULLS LAST
 $$;
 
--- Customers created per day of the period (stripe.new_customers_daily, from the period's
--- quarter-hours only), zeros included.
+-- Customers created per day of the period (stripe.new_customers_daily), zeros included.
 CREATE OR REPLACE FUNCTION stripe._report_new_customers(p_from date, p_to date, p_account text, p_livemode boolean)
 RETURNS TABLE (day date, new_customers bigint)
 LANGUAGE sql STABLE AS $$
   SELECT g.day::date, coalesce(sum(n.new_customers), 0)::bigint
     FROM generate_series(p_from, p_to, interval '1 day') AS g(day)
-    LEFT JOIN (SELECT (a.bucket AT TIME ZONE stripe.reporting_timezone())::date AS day, a.new_customers
-                 FROM stripe.agg_customers a
-                WHERE a.account IS NOT DISTINCT FROM p_account AND a.livemode = p_livemode
-                  AND a.bucket >= stripe._period_start(p_from) AND a.bucket < stripe._period_start(p_to + 1)) n
-      ON n.day = g.day::date
+    LEFT JOIN stripe._new_customer_days(p_from, p_to) n
+      ON n.day = g.day::date AND n.account IS NOT DISTINCT FROM p_account AND n.livemode = p_livemode
    GROUP BY 1 ORDER BY 1
 $$;
 
 -- Privileges, as 90_privileges.sql gives them to a fresh install (new functions are executable
 -- by PUBLIC until revoked).
 REVOKE ALL ON stripe._rfm_cuts FROM PUBLIC;
+REVOKE ALL ON FUNCTION stripe._new_customer_days(date, date), stripe._checkout_days(date, date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION stripe._period_start(date), stripe._new_customer_days(date, date),
+  stripe._checkout_days(date, date)
+TO stripe_reader;
 REVOKE ALL ON FUNCTION stripe._rfm_cut(bigint, integer),
   stripe._rfm_score(anyelement, anyelement, anyelement, anyelement, anyelement), stripe._rfm_segment(integer, integer)
 FROM PUBLIC;

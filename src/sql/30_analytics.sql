@@ -8,6 +8,12 @@ AS 'MODULE_PATHNAME', 'pg_stripe_reporting_timezone'
 LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION stripe.reporting_timezone() IS 'The setting stripe.timezone (default UTC): days, weeks and months of every view are calendar buckets in this zone.';
 
+-- The UTC instants bounding a period of local days: [from 00:00, to+1 00:00) in stripe.timezone.
+CREATE FUNCTION stripe._period_start(d date) RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT d::timestamp AT TIME ZONE stripe.reporting_timezone()
+$$;
+
 CREATE FUNCTION stripe._zone_name(zone text) RETURNS text
 AS 'MODULE_PATHNAME', 'pg_stripe_zone_name'
 LANGUAGE C STABLE STRICT PARALLEL SAFE;
@@ -118,12 +124,24 @@ CREATE VIEW stripe.payment_method_mix WITH (security_invoker = true) AS
             FROM stripe.agg_methods GROUP BY 1, 2, 3, 4, 5) m
    WHERE m.successful_payments <> 0 OR m.gross_volume <> 0;
 
-CREATE VIEW stripe.new_customers_daily WITH (security_invoker = true) AS
-  SELECT (bucket AT TIME ZONE stripe.reporting_timezone())::date AS day, account, livemode,
-         sum(new_customers)::bigint AS new_customers
-    FROM stripe.agg_customers
+-- new_customers_daily's days from p_from to p_to (days of the reporting zone, inclusive), read
+-- from those days' quarter-hours only: a zone's day is a whole number of quarter-hours. The view
+-- is every day; the report asks for its period.
+CREATE FUNCTION stripe._new_customer_days(p_from date, p_to date)
+RETURNS TABLE (day date, account text, livemode boolean, new_customers bigint)
+LANGUAGE sql STABLE AS $$
+  SELECT (a.bucket AT TIME ZONE stripe.reporting_timezone())::date, a.account, a.livemode, sum(a.new_customers)::bigint
+    FROM stripe.agg_customers a
+   WHERE a.bucket >= stripe._period_start(p_from) AND a.bucket < stripe._period_start(p_to + 1)
    GROUP BY 1, 2, 3
-  HAVING sum(new_customers) <> 0;
+  HAVING sum(a.new_customers) <> 0
+$$;
+
+-- The views keep account in the "C" collation of the tables (a function's text result has the
+-- default one).
+CREATE VIEW stripe.new_customers_daily WITH (security_invoker = true) AS
+  SELECT n.day, n.account COLLATE "C" AS account, n.livemode, n.new_customers
+    FROM stripe._new_customer_days('-infinity', 'infinity') n;
 
 CREATE VIEW stripe.customer_stats WITH (security_invoker = true) AS
   SELECT t.account, t.livemode, t.customer, t.currency, t.first_payment_at, t.last_payment_at,
@@ -287,11 +305,19 @@ CREATE VIEW stripe.cohort_retention WITH (security_invoker = true) AS
                      AND a.cohort_month = co.cohort_month
                      AND a.month = (co.cohort_month + make_interval(months => o.month_offset))::date;
 
+-- checkout_funnel_daily's days from p_from to p_to, as stripe._new_customer_days.
+CREATE FUNCTION stripe._checkout_days(p_from date, p_to date)
+RETURNS TABLE (day date, account text, livemode boolean, sessions bigint, completed bigint, paid bigint, expired bigint)
+LANGUAGE sql STABLE AS $$
+  SELECT (a.bucket AT TIME ZONE stripe.reporting_timezone())::date, a.account, a.livemode, sum(a.sessions)::bigint,
+         sum(a.completed)::bigint, sum(a.paid)::bigint, sum(a.expired)::bigint
+    FROM stripe.agg_checkout a
+   WHERE a.bucket >= stripe._period_start(p_from) AND a.bucket < stripe._period_start(p_to + 1)
+   GROUP BY 1, 2, 3
+  HAVING sum(a.sessions) <> 0
+$$;
+
 CREATE VIEW stripe.checkout_funnel_daily WITH (security_invoker = true) AS
-  SELECT f.day, f.account, f.livemode, f.sessions, f.completed, f.paid, f.expired,
+  SELECT f.day, f.account COLLATE "C" AS account, f.livemode, f.sessions, f.completed, f.paid, f.expired,
          stripe.ratio(f.completed, f.completed + f.expired) AS conversion_rate
-    FROM (SELECT (bucket AT TIME ZONE stripe.reporting_timezone())::date AS day, account, livemode,
-                 sum(sessions)::bigint AS sessions, sum(completed)::bigint AS completed,
-                 sum(paid)::bigint AS paid, sum(expired)::bigint AS expired
-            FROM stripe.agg_checkout GROUP BY 1, 2, 3) f
-   WHERE f.sessions <> 0;
+    FROM stripe._checkout_days('-infinity', 'infinity') f;

@@ -141,12 +141,6 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION stripe._report_period(date, date, text, boolean) IS 'Reporting period: to_date defaults to the last day with a charge of the account and mode (else with any activity), from_date to 89 days before it.';
 
--- The UTC instants bounding a period of local days: [from 00:00, to+1 00:00) in stripe.timezone.
-CREATE FUNCTION stripe._period_start(d date) RETURNS timestamptz
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  SELECT d::timestamp AT TIME ZONE stripe.reporting_timezone()
-$$;
-
 -- Currencies with any payment activity in the period, the busiest (by number of charges) first.
 CREATE FUNCTION stripe._report_currencies(p_from date, p_to date, p_account text, p_livemode boolean)
 RETURNS SETOF text LANGUAGE sql STABLE AS $$
@@ -322,34 +316,22 @@ $$;
 CREATE FUNCTION stripe._report_funnel(p_from date, p_to date, p_account text, p_livemode boolean)
 RETURNS TABLE (week date, sessions bigint, completed bigint, paid bigint, expired bigint, conversion_rate numeric)
 LANGUAGE sql STABLE AS $$
-  -- checkout_funnel_daily's days of the period, read from the period's quarter-hours only (the
-  -- view cannot pass a range of days down to the buckets): a zone's day is a whole number of
-  -- quarter-hours.
   SELECT date_trunc('week', f.day)::date AS week, sum(f.sessions)::bigint, sum(f.completed)::bigint,
          sum(f.paid)::bigint, sum(f.expired)::bigint, stripe.ratio(sum(f.completed), sum(f.completed) + sum(f.expired))
-    FROM (SELECT (a.bucket AT TIME ZONE stripe.reporting_timezone())::date AS day, sum(a.sessions) AS sessions,
-                 sum(a.completed) AS completed, sum(a.paid) AS paid, sum(a.expired) AS expired
-            FROM stripe.agg_checkout a
-           WHERE a.account IS NOT DISTINCT FROM p_account AND a.livemode = p_livemode
-             AND a.bucket >= stripe._period_start(p_from) AND a.bucket < stripe._period_start(p_to + 1)
-           GROUP BY 1
-          HAVING sum(a.sessions) <> 0) f
+    FROM stripe._checkout_days(p_from, p_to) f
+   WHERE f.account IS NOT DISTINCT FROM p_account AND f.livemode = p_livemode
    GROUP BY GROUPING SETS ((1), ())
    ORDER BY 1 NULLS LAST
 $$;
 
--- Customers created per day of the period (stripe.new_customers_daily, from the period's
--- quarter-hours only), zeros included.
+-- Customers created per day of the period (stripe.new_customers_daily), zeros included.
 CREATE FUNCTION stripe._report_new_customers(p_from date, p_to date, p_account text, p_livemode boolean)
 RETURNS TABLE (day date, new_customers bigint)
 LANGUAGE sql STABLE AS $$
   SELECT g.day::date, coalesce(sum(n.new_customers), 0)::bigint
     FROM generate_series(p_from, p_to, interval '1 day') AS g(day)
-    LEFT JOIN (SELECT (a.bucket AT TIME ZONE stripe.reporting_timezone())::date AS day, a.new_customers
-                 FROM stripe.agg_customers a
-                WHERE a.account IS NOT DISTINCT FROM p_account AND a.livemode = p_livemode
-                  AND a.bucket >= stripe._period_start(p_from) AND a.bucket < stripe._period_start(p_to + 1)) n
-      ON n.day = g.day::date
+    LEFT JOIN stripe._new_customer_days(p_from, p_to) n
+      ON n.day = g.day::date AND n.account IS NOT DISTINCT FROM p_account AND n.livemode = p_livemode
    GROUP BY 1 ORDER BY 1
 $$;
 

@@ -16,7 +16,6 @@ GRANT EXECUTE ON FUNCTION
   stripe._fmt_int(numeric),
   stripe._fmt_pct(numeric),
   stripe._report_period(date, date, text, boolean),
-  stripe._period_start(date),
   stripe._report_currencies(date, date, text, boolean),
   stripe._report_daily(date, date, text, boolean, text),
   stripe._report_weekly(date, date, text, boolean, text),

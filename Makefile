@@ -18,7 +18,7 @@ DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 DATA        = $(wildcard upgrade/$(EXTENSION)--*.sql)
 EXTRA_CLEAN = $(DATA_built)
 
-REGRESS     = verify verify_errors ingest ordering bad_input privileges report zones rfm
+REGRESS     = verify verify_errors ingest ordering bad_input privileges report zones rfm plans
 REGRESS_OPTS = --inputdir=. --load-extension=pgcrypto
 
 PG_CONFIG  ?= pg_config

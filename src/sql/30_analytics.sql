@@ -28,9 +28,13 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION stripe.currency_exponent(text) IS 'Stripe''s minor-unit exponent: 0 for zero-decimal currencies (JPY, KRW, ...), 3 for BHD JOD KWD OMR TND, else 2.';
 
+-- round(amount / 10^e, e), written as an exact multiplication by 10^-e (a numeric power and a
+-- division cost twice as much, and a view shows three amounts per row). The round() matters for
+-- averages, which are not whole minor units.
 CREATE FUNCTION stripe.to_major(amount numeric, currency text) RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT round(amount / (10::numeric ^ stripe.currency_exponent(currency)), stripe.currency_exponent(currency))
+  SELECT CASE stripe.currency_exponent(currency)
+           WHEN 0 THEN round(amount) WHEN 3 THEN round(amount * 0.001, 3) ELSE round(amount * 0.01, 2) END
 $$;
 COMMENT ON FUNCTION stripe.to_major(numeric, text) IS 'An amount in minor units (as Stripe sends it) in major units, to the currency''s precision: 1234 usd -> 12.34, 1234 krw -> 1234, 1234 kwd -> 1.234.';
 
@@ -44,7 +48,7 @@ COMMENT ON FUNCTION stripe.ratio(numeric, numeric) IS 'num/den, NULL when den is
 -- for it and skip the quarter-hours with a one-time filter (a call without column references;
 -- a function whose body is a sub-select is not inlined, so it stays one). PARALLEL UNSAFE on
 -- purpose: the planner would otherwise start parallel workers for the quarter-hour branch it
--- then skips (~8 ms each time).
+-- then skips (~8 ms each time) -- see stripe.payments for what that takes in an inlined function.
 CREATE FUNCTION stripe._rolled_up(zone text) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL UNSAFE AS $$
   SELECT EXISTS (SELECT FROM stripe.reporting_zones z WHERE z.zone = $1)
@@ -53,6 +57,10 @@ $$;
 -- One definition for the three grains; `grain` is 'day', 'week' (ISO, Monday) or 'month'.
 -- from_date/to_date (days in the reporting zone, inclusive) turn into a range of UTC buckets, so
 -- a period reads through the aggregates' index and costs the same however long the history is.
+-- PARALLEL UNSAFE like the stripe._rolled_up it calls: the planner decides whether a query may
+-- use parallel workers before it inlines a set-returning SQL function, from the labels of the
+-- functions the query names -- a SAFE label here let it run the skipped quarter-hour branch
+-- under a Gather, starting two workers per read (payments_daily at 10M events: 11.7 -> 4.2 ms).
 CREATE FUNCTION stripe.payments(grain text, from_date date DEFAULT NULL, to_date date DEFAULT NULL)
 RETURNS TABLE (bucket date, account text, livemode boolean, currency text,
                successful_payments bigint, failed_payments bigint, failure_rate numeric,
@@ -60,7 +68,7 @@ RETURNS TABLE (bucket date, account text, livemode boolean, currency text,
                refunded_amount bigint, refunded_amount_major numeric,
                disputes bigint, dispute_rate numeric,
                net_volume bigint, net_volume_major numeric)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL UNSAFE AS $$
   SELECT s.bucket, s.account, s.livemode, s.currency,
          s.succeeded, s.failed, stripe.ratio(s.failed, s.succeeded + s.failed),
          s.gross, stripe.to_major(s.gross, s.currency),

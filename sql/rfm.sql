@@ -63,12 +63,22 @@ SELECT count(*) AS disagreeing_pairs
        CASE WHEN r >= 4 AND f >= 4 THEN 'champions' WHEN f >= 4 THEN 'loyal' WHEN r <= 2 AND f >= 3 THEN 'at_risk'
             WHEN r <= 2 AND f <= 2 THEN 'hibernating' WHEN r >= 4 AND f <= 2 THEN 'new' ELSE 'promising' END;
 
--- The cut T(k, n) is the least rank with score >= k, for every n up to 600 (exhaustive).
+-- The cut T(k, n) is the least rank with score >= k, for every n up to 600 (exhaustive): over the
+-- values 0..n-1 (given in a shuffled order), the value at rank T is T - 1. None for n = 1.
 SELECT count(*) AS wrong_cuts
-  FROM generate_series(1, 600) n, generate_series(2, 5) k
- WHERE stripe._rfm_cut(n, k) IS DISTINCT FROM
-       (SELECT min(c) FROM generate_series(0, n - 1) c
-         WHERE least(5, 1 + floor(5 * (CASE WHEN n = 1 THEN 0 ELSE c::float8 / (n - 1) END)))::int >= k);
+  FROM (SELECT n, stripe._rfm_cuts_of(v ORDER BY (v * 7919) % n) AS cuts
+          FROM generate_series(1, 600) n, generate_series(0::bigint, n - 1) v GROUP BY n) a,
+       generate_series(2, 5) k
+ WHERE a.cuts[k - 1] + 1 IS DISTINCT FROM
+       (SELECT min(c) FROM generate_series(0, a.n - 1) c
+         WHERE least(5, 1 + floor(5 * (CASE WHEN a.n = 1 THEN 0 ELSE c::float8 / (a.n - 1) END)))::int >= k
+        HAVING a.n > 1);
+-- NULLs are skipped; the timestamptz form orders 'infinity' (a missing last payment) last.
+SELECT stripe._rfm_cuts_of(x) AS with_nulls FROM unnest(ARRAY[5, NULL, 1, NULL, 3, 2, 4]::bigint[]) x;
+SELECT stripe._rfm_cuts_of(x) AS one_value FROM unnest(ARRAY[7, NULL]::bigint[]) x;
+SELECT stripe._rfm_cuts_of(x) AS no_rows FROM unnest(ARRAY[]::bigint[]) x;
+SELECT stripe._rfm_cuts_of(x) AS times
+  FROM unnest(ARRAY['infinity', '2026-01-03', '-infinity', '2026-01-01', '2026-01-02', 'infinity']::timestamptz[]) x;
 -- A stripe_reader may call it (and the helpers it inlines); a role restricted to one account sees
 -- that account's customers only, with the same scores (an account's partitions are its own).
 CREATE ROLE regress_rfm_reader IN ROLE stripe_reader;

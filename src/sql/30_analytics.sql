@@ -168,44 +168,52 @@ CREATE VIEW stripe.customer_stats WITH (security_invoker = true) AS
 -- RFM scores without window functions. In one dimension a customer's score depends only on c,
 -- the number of customers of its (account, livemode, currency) with a strictly smaller value
 -- (percent_rank = c/(n-1)), and it does not decrease as c grows; so score >= k exactly when
--- c >= T(k, n) (stripe._rfm_cut), that is when the value is greater than the T-th smallest value
--- of the partition (the T smallest are then all below it; otherwise at most T-1 are). Ties get the
--- same score because they are compared with the same cut. One sorted array per partition and
--- dimension and four look-ups (stripe._rfm_cuts), then four comparisons per customer and
--- dimension, instead of three sorts of every customer row: the sorts spilled to disk and made the
--- query superlinear (4.8 s for 517k customers, 22x its time for 52k).
+-- c >= T(k, n), that is when the value is greater than the T-th smallest value of the partition
+-- (the T smallest are then all below it; otherwise at most T-1 are). Ties get the same score
+-- because they are compared with the same cut. Four selections per partition and dimension
+-- (stripe._rfm_cuts), then four comparisons per customer and dimension, instead of three sorts of
+-- every customer row: the sorts spilled to disk and made the query superlinear (4.8 s for 517k
+-- customers, 22x its time for 52k).
 
--- T(k, n): the least c with score >= k (k = 2..5), or NULL when n <= 1 (every score is 1).
+-- T(k, n): the least c with score >= k (k = 2..5); none when n <= 1 (every score is 1).
 -- score >= k  <=>  floor(5c/(n-1)) >= k-1  <=>  5c >= (k-1)(n-1), so T = ceil((k-1)(n-1)/5).
 -- percent_rank() works in float8, but at an exact boundary c/(n-1) = (k-1)/5 its quotient is the
 -- double nearest (k-1)/5 whatever n is, and 5 times that rounds back to exactly k-1 for k = 2..5;
 -- elsewhere the quotient is at least 1/(5(n-1)) away from a boundary. The rfm regression test
--- checks T against the float8 formula for every n up to 600.
-CREATE FUNCTION stripe._rfm_cut(n bigint, k integer) RETURNS bigint
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-  SELECT CASE WHEN n > 1 THEN ((k - 1) * (n - 1) + 4) / 5 END
-$$;
-
+-- checks the cuts against the float8 formula for every n up to 600, the unit tests
+-- (test/unit/rfm_test.cpp) for every n up to 5,000.
 -- Per partition of customers with a payment: the values at the cuts T(2..5) of recency (by
--- last_payment_at, a missing one last as ORDER BY puts it), frequency and monetary value.
--- The four subscripts of one array_agg share one aggregate.
+-- last_payment_at, a missing one last, as ORDER BY puts it), frequency and monetary value.
+-- stripe._rfm_cuts_of collects a group's values and selects the four ranks in C (src/pg/rfm.cpp,
+-- src/core/rfm.cpp): hash aggregation over the few partitions, no sort of the customers.
+CREATE FUNCTION stripe._rfm_cuts_add(internal, bigint) RETURNS internal
+AS 'MODULE_PATHNAME', 'pg_stripe_rfm_cuts_trans' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION stripe._rfm_cuts_add(internal, timestamptz) RETURNS internal
+AS 'MODULE_PATHNAME', 'pg_stripe_rfm_cuts_trans' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION stripe._rfm_cuts_bigint(internal) RETURNS bigint[]
+AS 'MODULE_PATHNAME', 'pg_stripe_rfm_cuts_final_bigint' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION stripe._rfm_cuts_timestamptz(internal) RETURNS timestamptz[]
+AS 'MODULE_PATHNAME', 'pg_stripe_rfm_cuts_final_timestamptz' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+-- The values at ranks T(2..5, n) (1-based: the T-th smallest), T(k, n) = ceil((k-1)(n-1)/5);
+-- NULL for fewer than two values. NULLs are skipped.
+CREATE AGGREGATE stripe._rfm_cuts_of(bigint) (
+  SFUNC = stripe._rfm_cuts_add, STYPE = internal, FINALFUNC = stripe._rfm_cuts_bigint, SSPACE = 8192,
+  PARALLEL = SAFE);
+CREATE AGGREGATE stripe._rfm_cuts_of(timestamptz) (
+  SFUNC = stripe._rfm_cuts_add, STYPE = internal, FINALFUNC = stripe._rfm_cuts_timestamptz, SSPACE = 8192,
+  PARALLEL = SAFE);
+
 CREATE VIEW stripe._rfm_cuts WITH (security_invoker = true) AS
-  SELECT t.account, t.livemode, t.currency, count(*) AS customers,
-         (array_agg(coalesce(t.last_payment_at, 'infinity') ORDER BY coalesce(t.last_payment_at, 'infinity')))[stripe._rfm_cut(count(*), 2)] AS r2,
-         (array_agg(coalesce(t.last_payment_at, 'infinity') ORDER BY coalesce(t.last_payment_at, 'infinity')))[stripe._rfm_cut(count(*), 3)] AS r3,
-         (array_agg(coalesce(t.last_payment_at, 'infinity') ORDER BY coalesce(t.last_payment_at, 'infinity')))[stripe._rfm_cut(count(*), 4)] AS r4,
-         (array_agg(coalesce(t.last_payment_at, 'infinity') ORDER BY coalesce(t.last_payment_at, 'infinity')))[stripe._rfm_cut(count(*), 5)] AS r5,
-         (array_agg(t.payments ORDER BY t.payments))[stripe._rfm_cut(count(*), 2)] AS f2,
-         (array_agg(t.payments ORDER BY t.payments))[stripe._rfm_cut(count(*), 3)] AS f3,
-         (array_agg(t.payments ORDER BY t.payments))[stripe._rfm_cut(count(*), 4)] AS f4,
-         (array_agg(t.payments ORDER BY t.payments))[stripe._rfm_cut(count(*), 5)] AS f5,
-         (array_agg(t.total_spent ORDER BY t.total_spent))[stripe._rfm_cut(count(*), 2)] AS m2,
-         (array_agg(t.total_spent ORDER BY t.total_spent))[stripe._rfm_cut(count(*), 3)] AS m3,
-         (array_agg(t.total_spent ORDER BY t.total_spent))[stripe._rfm_cut(count(*), 4)] AS m4,
-         (array_agg(t.total_spent ORDER BY t.total_spent))[stripe._rfm_cut(count(*), 5)] AS m5
-    FROM stripe.customer_totals t
-   WHERE t.payments >= 1
-   GROUP BY t.account, t.livemode, t.currency;
+  SELECT c.account, c.livemode, c.currency, c.customers,
+         c.r[1] AS r2, c.r[2] AS r3, c.r[3] AS r4, c.r[4] AS r5,
+         c.f[1] AS f2, c.f[2] AS f3, c.f[3] AS f4, c.f[4] AS f5,
+         c.m[1] AS m2, c.m[2] AS m3, c.m[3] AS m4, c.m[4] AS m5
+    FROM (SELECT t.account, t.livemode, t.currency, count(*) AS customers,
+                 stripe._rfm_cuts_of(coalesce(t.last_payment_at, 'infinity')) AS r,
+                 stripe._rfm_cuts_of(t.payments) AS f, stripe._rfm_cuts_of(t.total_spent) AS m
+            FROM stripe.customer_totals t
+           WHERE t.payments >= 1
+           GROUP BY t.account, t.livemode, t.currency) c;
 COMMENT ON VIEW stripe._rfm_cuts IS 'Internal to customer_rfm: per (account, livemode, currency) of customers with a payment, the values at which the recency (r), frequency (f) and monetary (m) scores step up to 2..5.';
 
 -- A value's score against its partition's cuts (NULL cuts, n = 1: score 1).

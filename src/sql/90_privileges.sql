@@ -49,6 +49,7 @@ TO stripe_reader;
 GRANT EXECUTE ON FUNCTION stripe.payments(text, date, date), stripe.customer_rfm(timestamptz), stripe._bucket(timestamptz),
   stripe._rolled_up(text), stripe._period_start(date), stripe._new_customer_days(date, date),
   stripe._checkout_days(date, date), stripe._rfm_cuts_of(bigint), stripe._rfm_cuts_of(timestamptz),
+  stripe._payments_from_quarters(text, date, date), stripe._cohort_cells_from_charges(),
   stripe._rfm_score(anyelement, anyelement, anyelement, anyelement, anyelement), stripe._rfm_segment(integer, integer)
 TO stripe_reader;
 

@@ -4,7 +4,8 @@
 -- 0.3.2: the views no longer start parallel workers, or the JIT compiler, for the branch they
 -- skip (payments_*, cohort_retention), nor do report() and dashboard_html() compile their queries;
 -- amounts in major units cost half as much; the cut values of customer_rfm (and the report's RFM
--- segments) are selected in C instead of sorting every paying customer. Same results.
+-- segments) are selected in C instead of sorting every paying customer; the report's customer
+-- sections hash instead of sorting. Same results.
 \echo Use "ALTER EXTENSION pg_stripe UPDATE" to load this file. \quit
 
 -- The planner decides whether a query may use parallel workers before it inlines a
@@ -177,3 +178,74 @@ ALTER FUNCTION stripe.dashboard_html(date, date, text, boolean) SET jit = off;
 REVOKE ALL ON FUNCTION stripe._payments_from_quarters(text, date, date), stripe._cohort_cells_from_charges() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION stripe._payments_from_quarters(text, date, date), stripe._cohort_cells_from_charges()
 TO stripe_reader;
+
+-- report(): the customer sections hash instead of sorting. _report_customers reduces the period's
+-- payments to one row per customer and week first; _report_rfm reads its partition's customers
+-- once, for the cuts and the segments. Same output.
+CREATE OR REPLACE FUNCTION stripe._report_customers(p_from date, p_to date, p_account text, p_livemode boolean, p_currency text)
+RETURNS TABLE (week date, customers bigint, new_customers bigint, returning_customers bigint, guest_payments bigint)
+LANGUAGE sql STABLE SET enable_nestloop = off SET enable_sort = off AS $$
+  -- The period's payments (index-only, on charges_period_idx) per customer and week, then the
+  -- first payment of just those customers, joined on customer alone (a join on
+  -- `account IS NOT DISTINCT FROM` cannot hash).
+  WITH period AS MATERIALIZED (
+    SELECT c.customer, date_trunc('week', c.created AT TIME ZONE stripe.reporting_timezone())::date AS week,
+           count(*) AS payments
+      FROM stripe.charges c
+     WHERE c.account IS NOT DISTINCT FROM p_account AND c.livemode = p_livemode AND c.currency = p_currency
+       AND c.status = 'succeeded'
+       AND c.created >= stripe._period_start(p_from) AND c.created < stripe._period_start(p_to + 1)
+     GROUP BY 1, 2),
+  firsts AS MATERIALIZED (
+    SELECT t.customer, t.first_payment_at
+      FROM stripe.customer_totals t
+     WHERE t.account IS NOT DISTINCT FROM p_account AND t.livemode = p_livemode AND t.currency = p_currency
+       AND t.customer IN (SELECT customer FROM period)),
+  pay AS MATERIALIZED (  -- customer x week (customer NULL: the guests' payments of the week)
+    SELECT p.customer, p.week, p.payments, f.first_payment_at,
+           date_trunc('week', f.first_payment_at AT TIME ZONE stripe.reporting_timezone())::date >= p.week AS is_new
+      FROM period p LEFT JOIN firsts f ON f.customer = p.customer)
+  -- every week of the period, zeros for a week without a payment
+  SELECT g.week::date, coalesce(w.customers, 0), coalesce(w.new_customers, 0), coalesce(w.returning_customers, 0),
+         coalesce(w.guest_payments, 0)
+    FROM generate_series(date_trunc('week', p_from), p_to, interval '1 week') AS g(week)
+    LEFT JOIN (SELECT p.week, count(p.customer) AS customers, count(p.customer) FILTER (WHERE p.is_new) AS new_customers,
+                      count(p.customer) FILTER (WHERE NOT p.is_new) AS returning_customers,
+                      coalesce(sum(p.payments) FILTER (WHERE p.customer IS NULL), 0)::bigint AS guest_payments
+                 FROM pay p GROUP BY p.week) w ON w.week = g.week::date
+  UNION ALL  -- the whole period: one row per customer
+  SELECT NULL, count(c.customer), count(c.customer) FILTER (WHERE c.is_new),
+         count(c.customer) FILTER (WHERE NOT c.is_new),
+         coalesce(sum(c.payments) FILTER (WHERE c.customer IS NULL), 0)::bigint
+    FROM (SELECT p.customer, sum(p.payments) AS payments,
+                 min(p.first_payment_at) >= stripe._period_start(p_from) AS is_new
+            FROM pay p GROUP BY p.customer) c
+   ORDER BY 1 NULLS LAST
+$$;
+
+CREATE OR REPLACE FUNCTION stripe._report_rfm(p_to date, p_account text, p_livemode boolean, p_currency text)
+RETURNS TABLE (segment text, customers bigint, share numeric, avg_spent numeric, avg_recency_days numeric)
+LANGUAGE sql STABLE SET enable_sort = off AS $$
+  WITH p AS MATERIALIZED (
+    SELECT c.last_payment_at, c.payments, c.total_spent, c.first_payment_at
+      FROM stripe.customer_totals c
+     WHERE c.account IS NOT DISTINCT FROM p_account AND c.livemode = p_livemode AND c.currency = p_currency
+       AND c.payments >= 1),
+  x AS MATERIALIZED (
+    SELECT stripe._rfm_cuts_of(coalesce(p.last_payment_at, 'infinity')) AS r, stripe._rfm_cuts_of(p.payments) AS f
+      FROM p),
+  seg AS (
+    SELECT stripe._rfm_segment(stripe._rfm_score(coalesce(p.last_payment_at, 'infinity'), x.r[1], x.r[2], x.r[3], x.r[4]),
+                               stripe._rfm_score(p.payments, x.f[1], x.f[2], x.f[3], x.f[4])) AS segment,
+           count(*) AS customers, avg(p.total_spent) AS avg_spent,
+           avg(CASE WHEN p.recency_days < 0 THEN 0 ELSE p.recency_days END) AS avg_recency_days
+      FROM (SELECT p.*, extract(epoch FROM stripe._period_start(p_to + 1) - p.last_payment_at) / 86400 AS recency_days
+              FROM p WHERE p.first_payment_at < stripe._period_start(p_to + 1)) p
+     CROSS JOIN x
+     GROUP BY 1)
+  SELECT s.segment, coalesce(g.customers, 0), stripe.ratio(coalesce(g.customers, 0), (SELECT sum(customers) FROM seg)),
+         g.avg_spent, g.avg_recency_days
+    FROM unnest(ARRAY['champions', 'loyal', 'promising', 'new', 'at_risk', 'hibernating']) WITH ORDINALITY AS s(segment, ord)
+    LEFT JOIN seg g ON g.segment = s.segment
+   ORDER BY s.ord
+$$;

@@ -233,69 +233,84 @@ $$;
 -- payment in that currency (customer_stats.first_payment_at) that week, `returning` had paid
 -- before. The row with week NULL is the whole period (new = first payment in the period);
 -- `guest_payments` are succeeded charges without a customer.
--- (enable_nestloop off: the planner cannot estimate the period's rows through
--- `account IS NOT DISTINCT FROM` and would loop over thousands of CTE rows per row.)
+-- The period's payments are first reduced to one row per customer and week, so that every count
+-- is a plain count, by hash aggregation. The planner cannot estimate the period's rows through
+-- `account IS NOT DISTINCT FROM` (it expects a handful), so it is told to hash and not to loop
+-- (enable_sort, enable_nestloop off): its sorts of the period's payments spilled to disk, and a
+-- nested loop over thousands of CTE rows per row made this quadratic in the customers.
 CREATE FUNCTION stripe._report_customers(p_from date, p_to date, p_account text, p_livemode boolean, p_currency text)
 RETURNS TABLE (week date, customers bigint, new_customers bigint, returning_customers bigint, guest_payments bigint)
-LANGUAGE sql STABLE SET enable_nestloop = off AS $$
-  -- The period's payments first (index on created), then the first payment of just those
-  -- customers, joined on customer alone (a join on `account IS NOT DISTINCT FROM` cannot hash
-  -- and made this quadratic in the number of customers).
+LANGUAGE sql STABLE SET enable_nestloop = off SET enable_sort = off AS $$
+  -- The period's payments (index-only, on charges_period_idx) per customer and week, then the
+  -- first payment of just those customers, joined on customer alone (a join on
+  -- `account IS NOT DISTINCT FROM` cannot hash).
   WITH period AS MATERIALIZED (
-    SELECT c.customer, date_trunc('week', c.created AT TIME ZONE stripe.reporting_timezone())::date AS week
+    SELECT c.customer, date_trunc('week', c.created AT TIME ZONE stripe.reporting_timezone())::date AS week,
+           count(*) AS payments
       FROM stripe.charges c
      WHERE c.account IS NOT DISTINCT FROM p_account AND c.livemode = p_livemode AND c.currency = p_currency
        AND c.status = 'succeeded'
-       AND c.created >= stripe._period_start(p_from) AND c.created < stripe._period_start(p_to + 1)),
+       AND c.created >= stripe._period_start(p_from) AND c.created < stripe._period_start(p_to + 1)
+     GROUP BY 1, 2),
   firsts AS MATERIALIZED (
     SELECT t.customer, t.first_payment_at
       FROM stripe.customer_totals t
      WHERE t.account IS NOT DISTINCT FROM p_account AND t.livemode = p_livemode AND t.currency = p_currency
        AND t.customer IN (SELECT customer FROM period)),
-  pay AS (
-    SELECT p.customer, p.week, f.first_payment_at
+  pay AS MATERIALIZED (  -- customer x week (customer NULL: the guests' payments of the week)
+    SELECT p.customer, p.week, p.payments, f.first_payment_at,
+           date_trunc('week', f.first_payment_at AT TIME ZONE stripe.reporting_timezone())::date >= p.week AS is_new
       FROM period p LEFT JOIN firsts f ON f.customer = p.customer)
-  SELECT w.week, count(DISTINCT w.customer),
-         count(DISTINCT w.customer) FILTER (WHERE w.is_new),
-         count(DISTINCT w.customer) FILTER (WHERE NOT w.is_new),
-         count(*) FILTER (WHERE w.customer IS NULL)
-    FROM (SELECT p.customer, p.week,
-                 date_trunc('week', p.first_payment_at AT TIME ZONE stripe.reporting_timezone())::date >= p.week AS is_new
-            FROM pay p
-          UNION ALL
-          SELECT p.customer, NULL, p.first_payment_at >= stripe._period_start(p_from)
-            FROM pay p) w
-   GROUP BY w.week
-  UNION ALL  -- weeks of the period without a payment
-  SELECT g.week::date, 0, 0, 0, 0
+  -- every week of the period, zeros for a week without a payment
+  SELECT g.week::date, coalesce(w.customers, 0), coalesce(w.new_customers, 0), coalesce(w.returning_customers, 0),
+         coalesce(w.guest_payments, 0)
     FROM generate_series(date_trunc('week', p_from), p_to, interval '1 week') AS g(week)
-   WHERE NOT EXISTS (SELECT 1 FROM pay p WHERE p.week = g.week::date)
+    LEFT JOIN (SELECT p.week, count(p.customer) AS customers, count(p.customer) FILTER (WHERE p.is_new) AS new_customers,
+                      count(p.customer) FILTER (WHERE NOT p.is_new) AS returning_customers,
+                      coalesce(sum(p.payments) FILTER (WHERE p.customer IS NULL), 0)::bigint AS guest_payments
+                 FROM pay p GROUP BY p.week) w ON w.week = g.week::date
+  UNION ALL  -- the whole period: one row per customer
+  SELECT NULL, count(c.customer), count(c.customer) FILTER (WHERE c.is_new),
+         count(c.customer) FILTER (WHERE NOT c.is_new),
+         coalesce(sum(c.payments) FILTER (WHERE c.customer IS NULL), 0)::bigint
+    FROM (SELECT p.customer, sum(p.payments) AS payments,
+                 min(p.first_payment_at) >= stripe._period_start(p_from) AS is_new
+            FROM pay p GROUP BY p.customer) c
    ORDER BY 1 NULLS LAST
 $$;
 
 -- RFM segments (stripe.customer_rfm) of the customers who had paid in this currency by the end
 -- of the period, in a fixed order, with the segments' customers, share, average spend and
 -- average days since the last payment (as of the end of the period).
+-- One read of the partition's customers: its r and f cuts are stripe._rfm_cuts' (the same
+-- aggregate over the same rows: the partition's customers with a payment), taken from that read,
+-- then the customers' segments counted by hash aggregation (enable_sort off, as above: the
+-- planner expects a handful of rows and sorted 150k). The rfm regression test checks these
+-- counts against customer_rfm.
 CREATE FUNCTION stripe._report_rfm(p_to date, p_account text, p_livemode boolean, p_currency text)
 RETURNS TABLE (segment text, customers bigint, share numeric, avg_spent numeric, avg_recency_days numeric)
-LANGUAGE sql STABLE AS $$
-  -- customer_rfm's scores for this one partition: its cuts only (the view's filter reaches the
-  -- scan), and only the r and f scores the segments use.
-  WITH x AS MATERIALIZED (
-    SELECT * FROM stripe._rfm_cuts x
-     WHERE x.account IS NOT DISTINCT FROM p_account AND x.livemode = p_livemode AND x.currency = p_currency),
-  r AS MATERIALIZED (
-    SELECT stripe._rfm_segment(stripe._rfm_score(coalesce(c.last_payment_at, 'infinity'), x.r2, x.r3, x.r4, x.r5),
-                               stripe._rfm_score(c.payments, x.f2, x.f3, x.f4, x.f5)) AS segment,
-           c.total_spent, extract(epoch FROM stripe._period_start(p_to + 1) - c.last_payment_at) / 86400 AS recency_days
-      FROM stripe.customer_totals c CROSS JOIN x
+LANGUAGE sql STABLE SET enable_sort = off AS $$
+  WITH p AS MATERIALIZED (
+    SELECT c.last_payment_at, c.payments, c.total_spent, c.first_payment_at
+      FROM stripe.customer_totals c
      WHERE c.account IS NOT DISTINCT FROM p_account AND c.livemode = p_livemode AND c.currency = p_currency
-       AND c.payments >= 1 AND c.first_payment_at < stripe._period_start(p_to + 1))
-  SELECT s.segment, count(r.segment), stripe.ratio(count(r.segment), (SELECT count(*) FROM r)),
-         avg(r.total_spent), avg(CASE WHEN r.recency_days < 0 THEN 0 ELSE r.recency_days END)
+       AND c.payments >= 1),
+  x AS MATERIALIZED (
+    SELECT stripe._rfm_cuts_of(coalesce(p.last_payment_at, 'infinity')) AS r, stripe._rfm_cuts_of(p.payments) AS f
+      FROM p),
+  seg AS (
+    SELECT stripe._rfm_segment(stripe._rfm_score(coalesce(p.last_payment_at, 'infinity'), x.r[1], x.r[2], x.r[3], x.r[4]),
+                               stripe._rfm_score(p.payments, x.f[1], x.f[2], x.f[3], x.f[4])) AS segment,
+           count(*) AS customers, avg(p.total_spent) AS avg_spent,
+           avg(CASE WHEN p.recency_days < 0 THEN 0 ELSE p.recency_days END) AS avg_recency_days
+      FROM (SELECT p.*, extract(epoch FROM stripe._period_start(p_to + 1) - p.last_payment_at) / 86400 AS recency_days
+              FROM p WHERE p.first_payment_at < stripe._period_start(p_to + 1)) p
+     CROSS JOIN x
+     GROUP BY 1)
+  SELECT s.segment, coalesce(g.customers, 0), stripe.ratio(coalesce(g.customers, 0), (SELECT sum(customers) FROM seg)),
+         g.avg_spent, g.avg_recency_days
     FROM unnest(ARRAY['champions', 'loyal', 'promising', 'new', 'at_risk', 'hibernating']) WITH ORDINALITY AS s(segment, ord)
-    LEFT JOIN r ON r.segment = s.segment
-   GROUP BY s.segment, s.ord
+    LEFT JOIN seg g ON g.segment = s.segment
    ORDER BY s.ord
 $$;
 

@@ -21,6 +21,8 @@
 #   report          SELECT * FROM stripe.report()   (its default period: the last 90 days with a charge)
 #   payments_range  SELECT * FROM stripe.payments('day', <from>, <to>): the same rows as payments_daily,
 #                   through the function the report uses (a range of the aggregate index); no target
+# with parallel query and JIT off; payments_daily, cohort_retention and report again with the
+# server's settings ("server defaults": jit as configured, on in Debian's packages).
 # and their naive counterparts (bench/sql/naive_reads.sql) over naive.events (the log as jsonb),
 # run once per size (up to three times, median, at the smallest size; cancelled after
 # BENCH_READS_NAIVE_TIMEOUT seconds, default 60), up to BENCH_READS_NAIVE_MAX
@@ -125,10 +127,12 @@ SQL
 # time_q QUERY TIMEOUT_SECONDS RUNS FIRST: one session runs QUERY up to RUNS times
 # (bench.time_query, server side), stopping after a run over a second from run FIRST on; prints "RUN i ms rows" per run. Fails when a
 # run was cancelled (statement_timeout).
-time_q() {
+time_q() {  # time_q QUERY TIMEOUT RUNS WARM_RUNS [defaults]
   local i
   {
-    echo "SET max_parallel_workers_per_gather = 0; SET jit = off; SET statement_timeout = '${2}s';"
+    # Parallel query and JIT off: the query itself is timed. "defaults": as the server is set.
+    [ "${5:-}" = defaults ] || echo "SET max_parallel_workers_per_gather = 0; SET jit = off;"
+    echo "SET statement_timeout = '${2}s';"
     for ((i = 0; i < $3; i++)); do
       echo "SELECT ms, nrows, ms > 1000 AS slow FROM bench.time_query(\$q\$$1\$q\$) \\gset"
       echo "\\echo RUN $i :ms :nrows"
@@ -228,6 +232,18 @@ for size in $SIZES; do
       emit "ratio naive / pg_stripe, $q @ $size" "?" "x" "a run was cancelled (timeout)"; continue
     fi
     emit "ratio naive / pg_stripe, $q @ $size" "$(fmt0 "$(calc "${MS[naive_$q,$size]} / ${MS[$q,$size]}")")" "x" ""
+  done
+
+  # The dashboard's queries again with the server's own settings, as users run them (Debian:
+  # jit = on; a PL/pgSQL loop never runs a plan in parallel): 0.3.1 lost 0.7 s per
+  # cohort_retention read at 10M to JIT compiling, which the rows above, JIT off, did not show.
+  jit_setting=$(val -d "$DB" -c "SHOW jit")
+  for q in payments_daily cohort_retention report; do
+    if ! out=$(time_q "${Q[$q]}" "$TIMEOUT" "$((REPEAT + 1))" 1 defaults); then
+      emit "$q @ $size, server defaults" "> $((TIMEOUT * 1000))" "ms" "cancelled after $TIMEOUT s"; continue
+    fi
+    read -r med mn runs <<< "$(awk '$1 == "RUN" && $2 > 0 { print $3 }' <<< "$out" | sort -g | awk 'NF { a[++n] = $1 } END { m = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2; print m, a[1], n }')"
+    emit "$q @ $size, server defaults" "$(fmt1 "$med")" "ms" "jit = $jit_setting; median of $runs, min $(fmt1 "$mn"); the rows above: JIT and parallel query off"
   done
 
   if [ -z "$first_size" ] && [ $do_naive = 1 ]; then

@@ -141,6 +141,11 @@ time_q() {  # time_q QUERY TIMEOUT RUNS WARM_RUNS [defaults]
   } | psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" 2>/dev/null
 }
 
+# median_min_n: numbers on stdin, one per line -> "median min count".
+median_min_n() {
+  sort -g | awk 'NF { a[++n] = $1 } END { m = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2; print m, a[1], n }'
+}
+
 declare -A MS MS_TIMEOUT
 loaded=0
 naive_seq=0
@@ -221,7 +226,7 @@ for size in $SIZES; do
       emit "$q @ $size" "> $((limit * 1000))" "ms" "cancelled after $limit s (BENCH_READS_$([ $naive = 1 ] && echo NAIVE_)TIMEOUT)${first_ms:+; first run in a new session $(fmt1 "$first_ms") ms}"
       continue
     fi
-    read -r med mn runs <<< "$(sort -g <<< "$ms_list" | awk 'NF { a[++n] = $1 } END { m = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2; print m, a[1], n }')"
+    read -r med mn runs <<< "$(median_min_n <<< "$ms_list")"
     MS[$q,$size]=$med
     emit "$q @ $size" "$(fmt1 "$med")" "ms" "$nrows rows; $([ "$runs" = 1 ] && echo "one run" || echo "median of $runs, min $(fmt1 "$mn")")$([ $naive = 0 ] && echo "; first run in a new session $(fmt1 "$first_ms") ms")"
   done
@@ -242,7 +247,7 @@ for size in $SIZES; do
     if ! out=$(time_q "${Q[$q]}" "$TIMEOUT" "$((REPEAT + 1))" 1 defaults); then
       emit "$q @ $size, server defaults" "> $((TIMEOUT * 1000))" "ms" "cancelled after $TIMEOUT s"; continue
     fi
-    read -r med mn runs <<< "$(awk '$1 == "RUN" && $2 > 0 { print $3 }' <<< "$out" | sort -g | awk 'NF { a[++n] = $1 } END { m = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2; print m, a[1], n }')"
+    read -r med mn runs <<< "$(awk '$1 == "RUN" && $2 > 0 { print $3 }' <<< "$out" | median_min_n)"
     emit "$q @ $size, server defaults" "$(fmt1 "$med")" "ms" "jit = $jit_setting; median of $runs, min $(fmt1 "$mn"); the rows above: JIT and parallel query off"
   done
 

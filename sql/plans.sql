@@ -24,14 +24,17 @@ SELECT stripe.to_major(12345.5, 'usd') AS "123.46", stripe.to_major(-12345.5, 'u
 -- one-time filter when the zone is rolled up, and a Gather under it started two workers per read
 -- for nothing (the planner judged the inlined stripe.payments from its PARALLEL SAFE label).
 -- Parallel plans are made as cheap as they get, so any plan that may go parallel does.
-CREATE FUNCTION pg_temp.gathers(q text) RETURNS bigint LANGUAGE plpgsql AS $$
+-- (plan_lines: how many lines of q's plan match a regular expression)
+CREATE FUNCTION pg_temp.plan_lines(q text, pattern text) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE line text; n bigint := 0;
 BEGIN
   FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
-    IF line LIKE '%Gather%' THEN n := n + 1; END IF;
+    IF line ~ pattern THEN n := n + 1; END IF;
   END LOOP;
   RETURN n;
 END $$;
+CREATE FUNCTION pg_temp.gathers(q text) RETURNS bigint LANGUAGE sql AS $$
+  SELECT pg_temp.plan_lines(q, 'Gather') $$;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
@@ -57,14 +60,8 @@ RESET ALL;
 -- does not inline, so the views' estimated cost stays that of the rollups. (Inlined, that branch
 -- made cohort_retention's estimate pass the default jit_above_cost at 10M events: 0.7 s of JIT
 -- compiling per read of a 3 ms view.) The plans must not scan those tables, in either zone.
-CREATE FUNCTION pg_temp.scans(q text, rel text) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE line text; n bigint := 0;
-BEGIN
-  FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
-    IF line ~ (' on ' || rel || '( |$)') THEN n := n + 1; END IF;
-  END LOOP;
-  RETURN n;
-END $$;
+CREATE FUNCTION pg_temp.scans(q text, rel text) RETURNS bigint LANGUAGE sql AS $$
+  SELECT pg_temp.plan_lines(q, ' on ' || rel || '( |$)') $$;
 SET stripe.timezone = 'Asia/Katmandu';
 SELECT pg_temp.scans('SELECT sum(succeeded) FROM stripe.agg_payments', 'agg_payments') AS control_scans;
 SELECT q AS query, pg_temp.scans(q, 'agg_payments') AS quarter_hour_scans, pg_temp.scans(q, 'charges') AS charge_scans

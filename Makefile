@@ -5,7 +5,7 @@ EXTVERSION  = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" pg_stripe.cont
 
 MODULE_big  = pg_stripe
 CORE_OBJS   = src/core/signature.o src/core/json.o src/core/event.o src/core/currency.o src/core/charge_deltas.o src/core/cohort.o src/core/rfm.o
-PG_OBJS     = src/pg/guard.o src/pg/module.o src/pg/verify.o src/pg/ingest.o src/pg/rfm.o
+PG_OBJS     = src/pg/guard.o src/pg/module.o src/pg/verify.o src/pg/ingest.o src/pg/event_log.o src/pg/rfm.o
 OBJS        = $(CORE_OBJS) $(PG_OBJS)
 
 # The install script is assembled from src/sql/*.sql (one file per kind of object, in name order)
@@ -16,10 +16,12 @@ OBJS        = $(CORE_OBJS) $(PG_OBJS)
 SQL_PARTS   = $(sort $(wildcard src/sql/*.sql))
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 DATA        = $(wildcard upgrade/$(EXTENSION)--*.sql)
-EXTRA_CLEAN = $(DATA_built)
+EXTRA_CLEAN = $(DATA_built) output_iso
 
-REGRESS     = verify verify_errors ingest ordering bad_input privileges report zones rfm plans
+REGRESS     = verify verify_errors ingest event_log ordering bad_input privileges report zones rfm plans
 REGRESS_OPTS = --inputdir=. --load-extension=pgcrypto
+# Concurrent deliveries (specs/*.spec, pg_isolation_regress; expected/ as for pg_regress).
+ISOLATION   = concurrent_delivery
 
 PG_CONFIG  ?= pg_config
 PG_CPPFLAGS = -I$(shell $(PG_CONFIG) --includedir-server)

@@ -5,7 +5,7 @@ EXTVERSION  = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" pg_stripe.cont
 
 MODULE_big  = pg_stripe
 CORE_OBJS   = src/core/signature.o src/core/json.o src/core/event.o src/core/currency.o src/core/charge_deltas.o src/core/cohort.o src/core/rfm.o
-PG_OBJS     = src/pg/guard.o src/pg/module.o src/pg/verify.o src/pg/ingest.o src/pg/event_log.o src/pg/rfm.o
+PG_OBJS     = src/pg/guard.o src/pg/module.o src/pg/verify.o src/pg/ingest.o src/pg/rfm.o
 OBJS        = $(CORE_OBJS) $(PG_OBJS)
 
 # The install script is assembled from src/sql/*.sql (one file per kind of object, in name order)

@@ -1,8 +1,9 @@
--- The event log's insert (src/pg/event_log.cpp) goes through the table AM while stripe.events is
--- as the extension made it, and through the SQL statement otherwise: both must log the same row
--- (seq from the identity, received_at = now(), the body as received), answer duplicates alike,
--- refuse a read-only transaction, and -- on the statement path -- run what a DBA added: triggers,
--- CHECK constraints, columns with defaults. (Concurrent deliveries: specs/concurrent_delivery.spec.)
+-- The event log (SPEC §2): each delivery logs its row as received (seq from the identity,
+-- received_at = now(), every envelope column from the body, compared here with the body by
+-- SQL), a second delivery is a duplicate in the same transaction and after it, a read-only
+-- transaction is refused (25006), and what a DBA adds to stripe.events keeps working: triggers,
+-- CHECK constraints, columns with defaults, a dropped and re-added column, a primary key rebuilt
+-- by REINDEX CONCURRENTLY. (Concurrent deliveries: specs/concurrent_delivery.spec.)
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS pg_stripe CASCADE;
 CREATE EXTENSION pg_stripe;
@@ -27,7 +28,7 @@ CREATE FUNCTION pg_temp.log_ok(p_id text) RETURNS boolean LANGUAGE sql AS $$
      AND e.endpoint IS NULL AND e.body::text = s.body
     FROM stripe.events e JOIN pg_temp.sent s USING (id), LATERAL (SELECT s.body::jsonb) x(b) WHERE e.id = p_id $$;
 
--- Fast path: one transaction logs, applies, and answers a second delivery as a duplicate.
+-- One transaction logs, applies, and answers a second delivery as a duplicate.
 BEGIN;
 SELECT pg_temp.deliver(pg_temp.ev('evt_1'));
 SELECT received_at = now() AS received_now FROM stripe.events WHERE id = 'evt_1';
@@ -38,13 +39,13 @@ SELECT pg_temp.deliver(pg_temp.ev('evt_2', 1700000100));
 SELECT id, pg_temp.log_ok(id), seq > lag(seq) OVER (ORDER BY seq) AS seq_grows FROM stripe.events ORDER BY seq;
 SELECT count(*) AS charges, sum(amount_captured) AS captured FROM stripe.charges;
 
--- A read-only transaction is refused, as the INSERT statement would be (25006).
+-- A read-only transaction is refused (25006).
 BEGIN READ ONLY;
 \set VERBOSITY sqlstate
 SELECT pg_temp.deliver(pg_temp.ev('evt_ro'));
 ROLLBACK;
 
--- A trigger on the log: the statement path runs it.
+-- A trigger on the log runs.
 CREATE TABLE pg_temp.seen (id text);
 CREATE FUNCTION pg_temp.note() RETURNS trigger LANGUAGE plpgsql AS $$
   BEGIN INSERT INTO pg_temp.seen VALUES (NEW.id); RETURN NEW; END $$;
@@ -53,7 +54,7 @@ SELECT pg_temp.deliver(pg_temp.ev('evt_3', 1700000200));
 SELECT pg_temp.deliver(pg_temp.ev('evt_3', 1700000200));
 SELECT * FROM pg_temp.seen;
 DROP TRIGGER note ON stripe.events;
--- ... and without it, the fast path again (the trigger no longer fires).
+-- ... and after DROP TRIGGER no longer does.
 SELECT pg_temp.deliver(pg_temp.ev('evt_4', 1700000300));
 SELECT * FROM pg_temp.seen;
 
@@ -69,13 +70,13 @@ ALTER TABLE stripe.events ALTER COLUMN source SET DEFAULT 'webhook';
 SELECT pg_temp.deliver(pg_temp.ev('evt_6', 1700000400));
 SELECT id, source FROM stripe.events WHERE id IN ('evt_4', 'evt_6') ORDER BY id;
 ALTER TABLE stripe.events DROP COLUMN source;
--- After a dropped column the log is still right (the columns are found by name at every call).
+-- After a dropped column the log is still right.
 SELECT pg_temp.deliver(pg_temp.ev('evt_7', 1700000500));
 -- A column dropped and added back moves to a new attribute number.
 ALTER TABLE stripe.events DROP COLUMN endpoint;
 ALTER TABLE stripe.events ADD COLUMN endpoint text;
 SELECT pg_temp.deliver(pg_temp.ev('evt_8', 1700000600));
--- A rebuilt primary key (new index OID) is still the arbiter: a duplicate, not an error.
+-- A rebuilt primary key (a new index OID) still decides duplicates: a duplicate, not an error.
 REINDEX INDEX CONCURRENTLY stripe.events_pkey;
 SELECT pg_temp.deliver(pg_temp.ev('evt_8', 1700000600));
 SELECT pg_temp.deliver(pg_temp.ev('evt_9', 1700000700));

@@ -12,7 +12,6 @@
 #include "../core/event.hpp"
 #include "../core/signature.hpp"
 #include "errors.hpp"
-#include "event_log.hpp"
 #include "pg_util.hpp"
 
 #include <array>
@@ -666,11 +665,7 @@ Outcome apply(const pgstripe::Event &ev, std::string_view body, const char *endp
         if (endpoint) args[8] = text_datum(std::string(endpoint)); else nulls[8] = 'n';
         args[9] = text_datum(body);
         SPIPlanPtr plan = cache.insert_event;
-        Oid relid = cache.events_relid;
         uint64 inserted = pg_call([&] {
-            // Through the table AM when the table is as created (event_log.cpp), else the statement.
-            int direct = pgs_insert_event_direct(relid, args, nulls);
-            if (direct >= 0) return static_cast<uint64>(direct);
             int rc = SPI_execute_plan(plan, args, nulls, false, 0);
             if (rc != SPI_OK_INSERT) elog(ERROR, "stripe.events insert failed: %s", SPI_result_code_string(rc));
             return SPI_processed;

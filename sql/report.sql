@@ -187,6 +187,22 @@ SELECT h LIKE '%Time zone <b>Asia/Seoul</b>%' AS seoul, h LIKE '%Period <b>2024-
   FROM (SELECT stripe.dashboard_html() AS h) s;
 SET stripe.timezone = 'UTC';
 
+-- The running month: a period that ends before the last day of its month marks that month's
+-- cells of the cohort triangle (the last cell of each row) and says so, in the report and on the
+-- dashboard (dashed cells); a period that ends on a month's last day marks nothing. Expected:
+-- one mark per cohort with a cell in that month, counted from cohort_retention.
+SELECT l FROM stripe.report(to_date => '2024-03-15') AS l WHERE l ~ '^  [0-9]{4}-[0-9]{2} ' OR l LIKE '  * %';
+SELECT to_char(d, 'YYYY-MM-DD') AS to_date,
+       (SELECT count(*) FROM stripe.report(to_date => d) l WHERE l ~ '^  [0-9]{4}-[0-9]{2} .*\*$') AS marked_rows,
+       (SELECT count(*) FROM stripe.report(to_date => d) l
+         WHERE l = format('  * %s so far: payments up to %s', to_char(d, 'YYYY-MM'), to_char(d, 'YYYY-MM-DD'))) AS notes,
+       (SELECT count(*) FROM regexp_matches(stripe.dashboard_html(to_date => d), '<rect [^>]*stroke-dasharray', 'g')) AS dashed_cells,
+       (SELECT count(*) FROM regexp_matches(stripe.dashboard_html(to_date => d), '[0-9]+%\*</text>', 'g')) AS marked_cells,
+       (SELECT count(DISTINCT r.cohort_month) FROM stripe.cohort_retention r
+         WHERE r.account IS NULL AND r.livemode AND r.cohort_month + make_interval(months => r.month_offset) = date_trunc('month', d)
+           AND d < (date_trunc('month', d) + interval '1 month - 1 day')::date) AS expected
+  FROM unnest(ARRAY['2024-03-15', '2024-03-31', '2024-02-10', '2024-02-29']::date[]) AS d;
+
 -- Privileges: a stripe_reader member may run both (as itself, under row-level security); a role
 -- without it may not.
 CREATE ROLE regress_report_reader IN ROLE stripe_reader;

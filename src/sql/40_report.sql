@@ -523,6 +523,11 @@ DECLARE
   line text;
   k    integer;
   cohorts integer := 0;
+  -- The month of p_to is still running when p_to is not its last day: its cells (one per cohort,
+  -- on the last diagonal) count a part of a month and are marked, not read as a drop.
+  cur_month date := date_trunc('month', p_to)::date;
+  partial boolean := p_to < (date_trunc('month', p_to) + interval '1 month - 1 day')::date;
+  marked boolean := false;
 BEGIN
   RETURN NEXT stripe._rule('All currencies');
   SELECT sum(n.new_customers) AS total, array_agg(n.new_customers ORDER BY n.day) AS daily
@@ -561,6 +566,11 @@ BEGIN
         line := line || lpad(CASE WHEN x.retention[k] >= 0.75 THEN '█' WHEN x.retention[k] >= 0.5 THEN '▓'
                                   WHEN x.retention[k] >= 0.25 THEN '▒' WHEN x.retention[k] > 0 THEN '░' ELSE ' ' END
                              || lpad(round(100 * x.retention[k]) || '%', 5), 8);
+        -- (the running month is the row's last cell: its mark goes after it, columns stay aligned)
+        IF partial AND (x.cohort_month + make_interval(months => k - 1))::date = cur_month THEN
+          line := line || '*';
+          marked := true;
+        END IF;
       END LOOP;
       RETURN NEXT line;
       cohorts := cohorts + 1;
@@ -569,6 +579,9 @@ BEGIN
     RETURN NEXT '  no paying customers yet';
   ELSE
     RETURN NEXT '  █ 75% or more  ▓ 50%  ▒ 25%  ░ less';
+    IF marked THEN
+      RETURN NEXT format('  * %s so far: payments up to %s', to_char(cur_month, 'YYYY-MM'), stripe._d(p_to));
+    END IF;
   END IF;
 END $$;
 COMMENT ON FUNCTION stripe._report_shop(date, date, text, boolean) IS 'The lines of stripe.report() counted over all currencies: customers created, checkout funnel, cohort retention.';
@@ -946,6 +959,11 @@ DECLARE
   x    numeric;
   y    numeric;
   r    numeric;
+  -- The month of p_to is still running when p_to is not its last day (as in stripe.report()).
+  cur_month date := date_trunc('month', p_to)::date;
+  partial boolean := p_to < (date_trunc('month', p_to) + interval '1 month - 1 day')::date;
+  part boolean;
+  marked boolean := false;
 BEGIN
   -- (One run of the cohort query: the column count comes with its rows.)
   FOR c IN SELECT x.*, greatest(6, max(cardinality(x.retention)) OVER ()) AS ncols
@@ -965,13 +983,18 @@ BEGIN
     FOR o IN 1 .. least(cardinality(c.retention), cols) LOOP
       r := c.retention[o];
       x := lw + (o - 1) * cw;
-      svg := svg || format('<g><title>%s cohort, month +%s: %s of %s customers paid (%s)</title>',
+      part := partial AND (c.cohort_month + make_interval(months => o - 1))::date = cur_month;
+      marked := marked OR part;
+      svg := svg || format('<g><title>%s cohort, month +%s: %s of %s customers paid (%s)%s</title>',
                            to_char(c.cohort_month, 'YYYY-MM'), o - 1, stripe._fmt_int(round(r * c.cohort_size)),
-                           stripe._fmt_int(c.cohort_size), stripe._fmt_pct(r))
-                 || format('<rect x="%s" y="%s" width="%s" height="%s" rx="3" fill="%s"/>', stripe._n(x + 1), stripe._n(y + 1),
-                           stripe._n(cw - 2), ch - 2, stripe._heat_color(r))
+                           stripe._fmt_int(c.cohort_size), stripe._fmt_pct(r),
+                           CASE WHEN part THEN format('; the month so far, payments up to %s', stripe._d(p_to)) ELSE '' END)
+                 || format('<rect x="%s" y="%s" width="%s" height="%s" rx="3" fill="%s"%s/>', stripe._n(x + 1), stripe._n(y + 1),
+                           stripe._n(cw - 2), ch - 2, stripe._heat_color(r),
+                           CASE WHEN part THEN ' stroke="#667" stroke-dasharray="3 2"' ELSE '' END)
                  || format('<text x="%s" y="%s" text-anchor="middle" class="%s">%s</text></g>', stripe._n(x + cw / 2),
-                           stripe._n(y + 17), CASE WHEN r > 0.55 THEN 'on-dark' ELSE 'value' END, round(100 * r) || '%');
+                           stripe._n(y + 17), CASE WHEN r > 0.55 THEN 'on-dark' ELSE 'value' END,
+                           round(100 * r) || '%' || CASE WHEN part THEN '*' ELSE '' END);
     END LOOP;
     rows := rows + 1;
   END LOOP;
@@ -985,6 +1008,10 @@ BEGIN
     svg := svg || format('<rect x="%s" y="%s" width="34" height="14" rx="2" fill="%s"/><text x="%s" y="%s" text-anchor="middle">%s</text>',
                          lw + i * 38, stripe._n(y), stripe._heat_color(i / 4.0), lw + i * 38 + 17, stripe._n(y + 27), (i * 25) || '%');
   END LOOP;
+  IF marked THEN
+    svg := svg || format('<text x="%s" y="%s">* %s so far: payments up to %s</text>', lw + 5 * 38 + 8, stripe._n(y + 11),
+                         to_char(cur_month, 'YYYY-MM'), stripe._d(p_to));
+  END IF;
   RETURN format('<svg viewBox="0 0 %s %s" role="img" aria-label="cohort retention">', width, stripe._n(y + 34)) || svg || '</svg>';
 END $$;
 COMMENT ON FUNCTION stripe._svg_cohort_heatmap(date, text, boolean, integer, integer) IS 'SVG heat map of stripe.cohort_retention: cohorts by month of first payment, share paying n months later.';

@@ -15,7 +15,7 @@
 # and the same in bulk -- one statement over all N bodies, one transaction (a backfill, or a
 # replay of a batch a receiver queued): stripe.ingest_event, stripe.ingest (signed), the naive
 # PL/pgSQL function, and `INSERT ... SELECT body::jsonb` (the floor in SQL), next to COPY.
-# Every variant runs BENCH_INGEST_ROUNDS times (default 3), the variants interleaved round by
+# Every variant runs BENCH_INGEST_ROUNDS times (default 5), the variants interleaved round by
 # round, each round on a fresh database; the table shows the median of the rounds (this machine
 # is shared: single runs of one variant moved by +-20%).
 # The driver is one psql session that PREPAREs the variant's statement with the body number as
@@ -29,7 +29,7 @@
 # waits for fsync; the disk's flush time then dominates every variant alike).
 #
 # Environment: BENCH_INGEST_N (default 10000), BENCH_INGEST_SYNC_N (default 1000),
-# BENCH_INGEST_ROUNDS (default 3),
+# BENCH_INGEST_ROUNDS (default 5),
 # BENCH_SHOP_COUNT / BENCH_SHOP_SEED (the shop, default 100000 events, seed 1).
 set -euo pipefail
 SECTION=ingest
@@ -37,7 +37,7 @@ source "$(dirname "$0")/lib/common.sh"
 
 N=${BENCH_INGEST_N:-10000}
 NS=${BENCH_INGEST_SYNC_N:-1000}
-ROUNDS=${BENCH_INGEST_ROUNDS:-3}
+ROUNDS=${BENCH_INGEST_ROUNDS:-5}
 TOTAL=$((N + NS))
 COUNT=${BENCH_SHOP_COUNT:-100000}
 SEED=${BENCH_SHOP_SEED:-1}

@@ -6,6 +6,40 @@
 -- read like a drop in retention otherwise. Same figures.
 \echo Use "ALTER EXTENSION pg_stripe UPDATE" to load this file. \quit
 
+-- The triangle's rows say whether their last cell is a running month (a new column: the
+-- function is dropped and created again, with its grant).
+DROP FUNCTION stripe._report_cohorts(date, text, boolean, integer);
+
+-- The cohort-retention triangle (stripe.cohort_retention) of the last p_months cohorts up to the
+-- month of p_to, cut at that month: one row per cohort, retention[k+1] for month offset k.
+-- `running`: the row's last cell is the month of p_to and that month is still running (p_to is
+-- not its last day), so the cell counts part of a month; report() and the dashboard mark it
+-- (with stripe._running_note) rather than let it read as a drop in retention.
+CREATE FUNCTION stripe._report_cohorts(p_to date, p_account text, p_livemode boolean, p_months integer)
+RETURNS TABLE (cohort_month date, cohort_size bigint, retention numeric[], running boolean)
+LANGUAGE sql STABLE AS $$
+  SELECT r.cohort_month, max(r.cohort_size), array_agg(r.retention ORDER BY r.month_offset),
+         (r.cohort_month + make_interval(months => max(r.month_offset)))::date = date_trunc('month', p_to)::date
+           AND p_to < (date_trunc('month', p_to) + interval '1 month - 1 day')::date
+    FROM stripe.cohort_retention r
+   WHERE r.account IS NOT DISTINCT FROM p_account AND r.livemode = p_livemode
+     AND r.cohort_month >= (date_trunc('month', p_to) - make_interval(months => p_months - 1))::date
+     AND r.cohort_month <= p_to
+     AND (r.cohort_month + make_interval(months => r.month_offset))::date <= p_to
+   GROUP BY r.cohort_month
+   ORDER BY r.cohort_month
+$$;
+
+-- The note under a cohort triangle with running cells (stripe._report_cohorts).
+CREATE FUNCTION stripe._running_note(p_to date) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT format('* %s so far: payments up to %s', to_char(p_to, 'YYYY-MM'), stripe._d(p_to))
+$$;
+
+REVOKE ALL ON FUNCTION stripe._report_cohorts(date, text, boolean, integer), stripe._running_note(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION stripe._report_cohorts(date, text, boolean, integer), stripe._running_note(date)
+  TO stripe_reader;
+
 CREATE OR REPLACE FUNCTION stripe._report_shop(p_from date, p_to date, p_account text, p_livemode boolean)
 RETURNS SETOF text LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -15,10 +49,6 @@ DECLARE
   line text;
   k    integer;
   cohorts integer := 0;
-  -- The month of p_to is still running when p_to is not its last day: its cells (one per cohort,
-  -- on the last diagonal) count a part of a month and are marked, not read as a drop.
-  cur_month date := date_trunc('month', p_to)::date;
-  partial boolean := p_to < (date_trunc('month', p_to) + interval '1 month - 1 day')::date;
   marked boolean := false;
 BEGIN
   RETURN NEXT stripe._rule('All currencies');
@@ -58,8 +88,8 @@ BEGIN
         line := line || lpad(CASE WHEN x.retention[k] >= 0.75 THEN '█' WHEN x.retention[k] >= 0.5 THEN '▓'
                                   WHEN x.retention[k] >= 0.25 THEN '▒' WHEN x.retention[k] > 0 THEN '░' ELSE ' ' END
                              || lpad(round(100 * x.retention[k]) || '%', 5), 8);
-        -- (the running month is the row's last cell: its mark goes after it, columns stay aligned)
-        IF partial AND (x.cohort_month + make_interval(months => k - 1))::date = cur_month THEN
+        -- (a running month is the row's last cell: its mark goes after it, columns stay aligned)
+        IF x.running AND k = cardinality(x.retention) THEN
           line := line || '*';
           marked := true;
         END IF;
@@ -72,7 +102,7 @@ BEGIN
   ELSE
     RETURN NEXT '  █ 75% or more  ▓ 50%  ▒ 25%  ░ less';
     IF marked THEN
-      RETURN NEXT format('  * %s so far: payments up to %s', to_char(cur_month, 'YYYY-MM'), stripe._d(p_to));
+      RETURN NEXT '  ' || stripe._running_note(p_to);
     END IF;
   END IF;
 END $$;
@@ -91,10 +121,7 @@ DECLARE
   x    numeric;
   y    numeric;
   r    numeric;
-  -- The month of p_to is still running when p_to is not its last day (as in stripe.report()).
-  cur_month date := date_trunc('month', p_to)::date;
-  partial boolean := p_to < (date_trunc('month', p_to) + interval '1 month - 1 day')::date;
-  part boolean;
+  part boolean;          -- the cell of a running month (stripe._report_cohorts)
   marked boolean := false;
 BEGIN
   -- (One run of the cohort query: the column count comes with its rows.)
@@ -115,7 +142,7 @@ BEGIN
     FOR o IN 1 .. least(cardinality(c.retention), cols) LOOP
       r := c.retention[o];
       x := lw + (o - 1) * cw;
-      part := partial AND (c.cohort_month + make_interval(months => o - 1))::date = cur_month;
+      part := c.running AND o = cardinality(c.retention);
       marked := marked OR part;
       svg := svg || format('<g><title>%s cohort, month +%s: %s of %s customers paid (%s)%s</title>',
                            to_char(c.cohort_month, 'YYYY-MM'), o - 1, stripe._fmt_int(round(r * c.cohort_size)),
@@ -141,8 +168,7 @@ BEGIN
                          lw + i * 38, stripe._n(y), stripe._heat_color(i / 4.0), lw + i * 38 + 17, stripe._n(y + 27), (i * 25) || '%');
   END LOOP;
   IF marked THEN
-    svg := svg || format('<text x="%s" y="%s">* %s so far: payments up to %s</text>', lw + 5 * 38 + 8, stripe._n(y + 11),
-                         to_char(cur_month, 'YYYY-MM'), stripe._d(p_to));
+    svg := svg || format('<text x="%s" y="%s">%s</text>', lw + 5 * 38 + 8, stripe._n(y + 11), stripe._running_note(p_to));
   END IF;
   RETURN format('<svg viewBox="0 0 %s %s" role="img" aria-label="cohort retention">', width, stripe._n(y + 34)) || svg || '</svg>';
 END $$;

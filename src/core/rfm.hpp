@@ -13,7 +13,7 @@
 
 namespace pgstripe {
 
-// T(k, n), 1-based, for k = 2..5 and n > 1 (stripe._rfm_cut computes the same in SQL).
+// T(k, n), 1-based, for k = 2..5 and n > 1.
 constexpr int64_t rfm_cut_rank(int64_t n, int k) { return ((k - 1) * (n - 1) + 4) / 5; }
 
 // The values at ranks T(2, n) .. T(5, n) of values[0 .. n) into out[0 .. 3], in O(n) (four

@@ -24,6 +24,7 @@ GRANT EXECUTE ON FUNCTION
   stripe._report_customers(date, date, text, boolean, text),
   stripe._report_rfm(date, text, boolean, text),
   stripe._report_cohorts(date, text, boolean, integer),
+  stripe._running_note(date),
   stripe._report_funnel(date, date, text, boolean),
   stripe._report_new_customers(date, date, text, boolean),
   stripe._report_elsewhere(text, boolean),

@@ -12,13 +12,24 @@
 # ("An error occurred with our connection to Stripe. Request was retried 2 times.").
 # Each side has its own database (the peer's migrations create a schema "stripe" too), with
 # synchronous_commit = off. Afterwards the objects both keep are compared, key columns only.
+# The client floor is the pg_stripe client with no work on the server (feed.mjs --mode floor: the
+# same bodies and headers sent, `SELECT octet_length($1) + octet_length($2)`, one round trip and
+# one transaction each): the peer's time over the floor's bounds the events/s ratio that any
+# ingest, however cheap, can reach over the peer from one session of this client.
 #
-# Environment: BENCH_PEER_N (deliveries, default 10000), BENCH_SHOP_COUNT / BENCH_SHOP_SEED.
+# pg_stripe batched is the same client handing BENCH_PEER_BATCH deliveries (default 100) to one
+# statement, `stripe.ingest` over a VALUES list of the bodies and headers, one transaction per batch:
+# what a receiver that groups the deliveries arriving together can do (the peer has no such
+# path). It must answer every delivery as the one-at-a-time run did and end in the same rows.
+#
+# Environment: BENCH_PEER_N (deliveries, default 10000), BENCH_PEER_BATCH (default 100),
+# BENCH_SHOP_COUNT / BENCH_SHOP_SEED.
 set -euo pipefail
 SECTION=peer
 source "$(dirname "$0")/lib/common.sh"
 
 N=${BENCH_PEER_N:-10000}
+BATCH=${BENCH_PEER_BATCH:-100}
 COUNT=${BENCH_SHOP_COUNT:-100000}
 SEED=${BENCH_SHOP_SEED:-1}
 if [ $((COUNT * 13 / 10)) -lt "$N" ]; then COUNT=$((N * 10 / 13 + 1000)); fi
@@ -32,24 +43,30 @@ version=$(node -p "require('$PEER/node_modules/@supabase/stripe-sync-engine/pack
 
 dir=$(shop "$COUNT" "$SEED")
 
-for db in peer_pgstripe peer_sync; do
+for db in peer_pgstripe peer_sync peer_batch; do
   psqlq -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" -c "ALTER DATABASE $db SET synchronous_commit = off"
 done
-psqlq -d peer_pgstripe -c "CREATE EXTENSION pg_stripe" -c "SELECT stripe.create_endpoint('bench', '$SECRET', 86400)" > /dev/null
+for db in peer_pgstripe peer_batch; do
+  psqlq -d $db -c "CREATE EXTENSION pg_stripe" -c "SELECT stripe.create_endpoint('bench', '$SECRET', 86400)" > /dev/null
+done
 
 # Signed right before each run: stripe-node's default tolerance is 300 s.
 run_side() {  # run_side MODE DB [--migrate]
   signed_rows "$dir/events.jsonl" "$WORK/peer_rows.copy" "$N" checkout.session.
   (cd "$PEER" && node feed.mjs --mode "$1" --rows "$WORK/peer_rows.copy" --db "$(pg_url "$2")" --secret "$SECRET" \
-     ${3:-} --out "$WORK/peer_$1.json") >&2
+     ${3:-} --batch "$BATCH" --out "$WORK/peer_$1.json") >&2
 }
 log "pg_stripe: $N deliveries (load $(load_now))"
 run_side pgstripe peer_pgstripe
 log "stripe-sync-engine $version: migrations, then $N deliveries (load $(load_now))"
 run_side peer peer_sync --migrate
+log "client floor: $N deliveries, no work on the server (load $(load_now))"
+run_side floor peer_pgstripe
+log "pg_stripe batched: $N deliveries, $BATCH per statement (load $(load_now))"
+run_side batch peer_batch
 
 j() { node -p "const r = require('$WORK/peer_$1.json'); $2"; }
-for m in pgstripe peer; do
+for m in pgstripe peer floor batch; do
   [ "$(j "$m" 'r.outcomes.error ?? 0')" = 0 ] || die "$m: $(j "$m" 'r.outcomes.error') deliveries failed: $(j "$m" 'r.first_error')"
 done
 skipped=$(node -e "
@@ -93,6 +110,13 @@ for t in charges payment_intents refunds disputes customers invoices subscriptio
       "$WORK/ours_$t" "$WORK/peer_$t" >&2
   fi
 done
+batch_same=1
+for t in charges payment_intents refunds disputes customers invoices subscriptions; do
+  val -d peer_batch -F '|' -c "SELECT ${Q_OURS[$t]} FROM stripe.$t ORDER BY id" > "$WORK/batch_$t"
+  cmp -s "$WORK/ours_$t" "$WORK/batch_$t" || { batch_same=0; log "$t: the batched run's rows differ from the one-at-a-time run's"; }
+done
+[ "$(j batch 'JSON.stringify(r.outcomes)')" = "$(j pgstripe 'JSON.stringify(r.outcomes)')" ] || batch_same=0
+[ "$batch_same" = 1 ] || die "pg_stripe batched: outcomes $(j batch 'JSON.stringify(r.outcomes)') or rows differ from the one-at-a-time run's ($(j pgstripe 'JSON.stringify(r.outcomes)'))"
 refunds_only=$(awk -F'|' 'FNR == NR { a[$1]; next } !($1 in a)' "$WORK/peer_refunds" "$WORK/ours_refunds" | wc -l)
 refunds_note=""
 [ "$refunds_only" = 0 ] || refunds_note=" (the $refunds_only refunds only in pg_stripe are known only from the refund list embedded in a charge, e.g. charge.expired: SPEC 2 keeps them, the peer does not)"
@@ -106,6 +130,14 @@ for m in pgstripe peer; do
 done
 emit "ratio pg_stripe / peer, events/s" "$(fmt2 "$(calc "$wall_p / $wall_o")")" "x" \
   "wall clock; backend CPU per event: peer/pg_stripe $(fmt2 "$(calc "$(j peer r.backend_cpu_s) / $(j pgstripe r.backend_cpu_s)")") x; node+backend CPU: $(fmt2 "$(calc "($(j peer r.backend_cpu_s) + $(j peer r.node_cpu_s)) / ($(j pgstripe r.backend_cpu_s) + $(j pgstripe r.node_cpu_s))")") x"
+emit "client floor: the same client, no work" "$(fmt0 "$(calc "$N / $(j floor r.wall_s)")")" "ev/s" \
+  "wall $(fmt1 "$(j floor r.wall_s)") s; backend CPU $(fmt1 "$(calc "$(j floor r.backend_cpu_s) * 1e6 / $N")") us/ev; node CPU $(fmt1 "$(calc "$(j floor r.node_cpu_s) * 1e6 / $N")") us/ev; SELECT octet_length(body) + octet_length(header), one round trip per delivery"
+emit "ceiling: client floor / peer, events/s" "$(fmt2 "$(calc "$wall_p / $(j floor r.wall_s)")")" "x" \
+  "no ingest can exceed this ratio over the peer from this client: target >= 5x; pg_stripe reaches $(fmt0 "$(calc "100 * $(j floor r.wall_s) / $wall_o")")% of the floor's events/s"
+emit "pg_stripe batched, $BATCH per transaction" "$(fmt0 "$(calc "$N / $(j batch r.wall_s)")")" "ev/s" \
+  "wall $(fmt1 "$(j batch r.wall_s)") s; backend CPU $(fmt1 "$(calc "$(j batch r.backend_cpu_s) * 1e6 / $N")") us/ev; node CPU $(fmt1 "$(calc "$(j batch r.node_cpu_s) * 1e6 / $N")") us/ev; $(j batch "Object.entries(r.outcomes).map(e => e.join(' ')).join(', ')"): the same answers and rows as one at a time"
+emit "ratio pg_stripe batched / peer, events/s" "$(fmt2 "$(calc "$wall_p / $(j batch r.wall_s)")")" "x" \
+  "wall clock; a receiver that groups deliveries (the peer's processWebhook takes one); target >= 5x"
 emit "same rows for objects both keep" "$([ $all_same = 1 ] && echo yes || echo NO)" "" \
   "rows compared by id: ${same_note% }$refunds_note"
 log "done"

@@ -2,8 +2,8 @@
 // bench/peer/feed.mjs: feeds signed webhook deliveries, one at a time, to pg_stripe or to the peer
 // (@supabase/stripe-sync-engine), from the same Node process shape, and reports what it took.
 //
-//   node feed.mjs --mode pgstripe|peer --rows FILE --db postgres://... [--secret whsec_...]
-//                 [--migrate] --out RESULT.json
+//   node feed.mjs --mode pgstripe|peer|floor|batch --rows FILE --db postgres://... [--secret whsec_...]
+//                 [--migrate] [--batch N] --out RESULT.json
 //
 // FILE holds COPY text rows `n TAB body TAB Stripe-Signature` (bench/lib/bodies.mjs), signed in
 // advance with the endpoint secret. pgstripe: one named (prepared) statement per delivery,
@@ -12,6 +12,11 @@
 // option that would call Stripe's API off (revalidateObjectsViaStripeApi empty,
 // backfillRelatedEntities and autoExpandLists false) and a dummy API key; its pool has one
 // connection, so both sides run as one database session. --migrate runs the peer's migrations.
+// floor: the pgstripe client and statement shape with no work on the server,
+// `SELECT octet_length($1) + octet_length($2)`: the same bodies sent, one round trip and one
+// transaction each. What this client pays per delivery whatever the server does, so
+// peer_time / floor_time bounds the events/s ratio any ingest can reach over the peer from it.
+// batch: pg_stripe with --batch deliveries (default 100) per statement and transaction.
 //
 // RESULT: deliveries, wall seconds, the Node process's CPU seconds (user+system), the database
 // backend's CPU seconds (/proc/<pid>/stat of the one session), outcomes, the first error.
@@ -25,7 +30,7 @@ for (let i = 2; i < process.argv.length; i++) {
   if (k === 'migrate') opt.migrate = true; else opt[k] = process.argv[++i];
 }
 if (!opt.mode || !opt.rows || !opt.db || !opt.out) {
-  console.error('usage: feed.mjs --mode pgstripe|peer --rows FILE --db URL [--secret S] [--migrate] --out FILE');
+  console.error('usage: feed.mjs --mode pgstripe|peer|floor|batch --rows FILE --db URL [--secret S] [--migrate] [--batch N] --out FILE');
   process.exit(2);
 }
 
@@ -45,17 +50,39 @@ const ticks = (pid) => {
   return +a[11] + +a[12];                                  // utime (14) + stime (15)
 };
 
-let ingestOne, pid, close;
+let ingestOne, ingestMany, pid, close;
 const outcomes = {};
 let firstError = null;
-if (opt.mode === 'pgstripe') {
-  const client = new pg.Client({ connectionString: opt.db, application_name: 'bench_feed_pgstripe' });
+if (opt.mode === 'pgstripe' || opt.mode === 'floor') {
+  const client = new pg.Client({ connectionString: opt.db, application_name: `bench_feed_${opt.mode}` });
   await client.connect();
   pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
-  const q = { name: 'ingest', text: "SELECT status FROM stripe.ingest($1, $2, 'bench')" };
+  const q = opt.mode === 'pgstripe'
+    ? { name: 'ingest', text: "SELECT status FROM stripe.ingest($1, $2, 'bench')" }
+    : { name: 'floor', text: "SELECT CASE WHEN octet_length($1) + octet_length($2) > 0 THEN 'sent' END AS status" };
   ingestOne = async (body, header) => {
     const r = await client.query({ ...q, values: [body, header] });
     return r.rows[0].status;
+  };
+  close = () => client.end();
+} else if (opt.mode === 'batch') {
+  // What a receiver that groups the deliveries arriving together can do: --batch deliveries per
+  // statement and transaction, each answered with its own status (Stripe's requests are answered
+  // after the commit: a fault rolls back the batch and every request gets a 500 and a retry).
+  const client = new pg.Client({ connectionString: opt.db, application_name: 'bench_feed_batch' });
+  await client.connect();
+  pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+  // One parameter per body and header (plain text, no array literal for the server to parse):
+  // VALUES ($1::text, $2::text, 1), ($3, $4, 2), ... -- a statement per batch size.
+  const statement = (k) => ({
+    name: `ingest_batch_${k}`,
+    text: 'SELECT r.status FROM (VALUES ' +
+          Array.from({ length: k }, (_, i) => `($${2 * i + 1}::text, $${2 * i + 2}::text, ${i})`).join(', ') +
+          ") AS d(body, header, i) CROSS JOIN LATERAL stripe.ingest(d.body, d.header, 'bench') r ORDER BY d.i",
+  });
+  ingestMany = async (batch) => {
+    const r = await client.query({ ...statement(batch.length), values: batch.flat() });
+    return r.rows.map((x) => x.status);
   };
   close = () => client.end();
 } else if (opt.mode === 'peer') {
@@ -85,7 +112,19 @@ if (opt.mode === 'pgstripe') {
 }
 
 const c0 = ticks(pid), u0 = process.cpuUsage(), t0 = process.hrtime.bigint();
-for (const [body, header] of rows) {
+const size = ingestMany ? Number(opt.batch ?? 100) : 0;
+for (let i = 0; size && i < rows.length; i += size) {
+  const batch = rows.slice(i, i + size);
+  let statuses;
+  try {
+    statuses = await ingestMany(batch);
+  } catch (e) {
+    statuses = batch.map(() => 'error');
+    if (!firstError) firstError = e.message;
+  }
+  for (const status of statuses) outcomes[status] = (outcomes[status] ?? 0) + 1;
+}
+for (const [body, header] of size ? [] : rows) {
   let status;
   try {
     status = await ingestOne(body, header);

@@ -13,7 +13,7 @@
 //
 // Environment: DATABASE_URL (or the PG* variables), STRIPE_ENDPOINT (default "default"),
 // PORT (default 3000; 0 picks a free one), HOST (default: all interfaces), PGPOOL_MAX (default 10),
-// PGSTATEMENT_TIMEOUT_MS (default 10000).
+// PGSTATEMENT_TIMEOUT_MS (default 10000), PGBATCH_MAX (default 1: no batching; see ingestBatched).
 
 const express = require('express');
 const { Pool } = require('pg');
@@ -39,6 +39,69 @@ const pool = new Pool({
 // a listener Node would crash. The pool drops that client and opens a new one when needed.
 pool.on('error', (err) => console.error('pg pool: idle client error:', err.message));
 
+// One delivery, one statement, one transaction: the default.
+async function ingestOne(payload, signature) {
+  // A Buffer parameter travels as binary bytea: the exact bytes, no encoding step.
+  const { rows } = await pool.query('SELECT * FROM stripe.ingest($1::bytea, $2, $3)', [payload, signature, ENDPOINT]);
+  return rows[0];
+}
+
+// PGBATCH_MAX > 1: deliveries that arrive while a statement is running wait for it, then go
+// together, up to PGBATCH_MAX per statement and transaction. A delivery that finds nothing running
+// goes at once (no timer, no added latency when traffic is light); under a burst the per-
+// transaction cost (round trip, commit) is paid once per batch: about half the database CPU per
+// delivery (BENCHMARKS.md, peer section). Every delivery still gets its own answer, given after
+// the batch commits. One batch runs at a time: two transactions that each take the locks of many
+// events, in arrival order, could deadlock; one delivery per transaction never does.
+// If a batch fails (a delivery that makes stripe.ingest raise, a timeout), its deliveries are
+// retried one per statement, so only the failing one is answered 500.
+const BATCH_MAX = Math.max(1, Math.floor(Number(process.env.PGBATCH_MAX || 1)));
+const waiting = [];  // {payload, signature, resolve, reject}
+let batchRunning = false;
+
+function batchStatement(n) {  // ($1::bytea, $2::text, 0), ($3, $4, 1), ...: plain parameters, no arrays to parse
+  const rows = Array.from({ length: n }, (_, i) => `($${2 * i + 2}::bytea, $${2 * i + 3}::text, ${i})`);
+  return {
+    name: `stripe_ingest_batch_${n}`,
+    text: `SELECT d.i, r.* FROM (VALUES ${rows.join(', ')}) AS d(payload, signature, i) ` +
+          'CROSS JOIN LATERAL stripe.ingest(d.payload, d.signature, $1) r ORDER BY d.i',
+  };
+}
+
+async function runBatches() {
+  batchRunning = true;
+  while (waiting.length > 0) {
+    const batch = waiting.splice(0, BATCH_MAX);
+    if (batch.length === 1) {
+      const [d] = batch;
+      await ingestOne(d.payload, d.signature).then(d.resolve, d.reject);
+      continue;
+    }
+    let rows;
+    try {
+      ({ rows } = await pool.query({ ...batchStatement(batch.length),
+        values: [ENDPOINT, ...batch.flatMap((d) => [d.payload, d.signature])] }));
+    } catch (err) {
+      console.error(`webhook: a batch of ${batch.length} failed (${err.code || err.message}); retrying one by one`);
+      for (const d of batch) await ingestOne(d.payload, d.signature).then(d.resolve, d.reject);
+      continue;
+    }
+    for (const row of rows) batch[row.i].resolve(row);
+    const answered = new Set(rows.map((row) => row.i));  // (stripe.ingest answers every delivery)
+    batch.forEach((d, i) => answered.has(i) || d.reject(new Error('no answer for a delivery of the batch')));
+  }
+  batchRunning = false;
+}
+
+function ingestBatched(payload, signature) {
+  return new Promise((resolve, reject) => {
+    waiting.push({ payload, signature, resolve, reject });
+    if (!batchRunning) runBatches().catch((err) => console.error('webhook: batch loop:', err));
+  });
+}
+
+const ingest = BATCH_MAX > 1 ? ingestBatched : ingestOne;
+
 const app = express();
 app.disable('x-powered-by');
 
@@ -61,9 +124,7 @@ app.post('/stripe/webhook', express.raw({ type: '*/*', limit: '1mb' }), async (r
   const signature = req.get('stripe-signature') ?? null;
   let result;
   try {
-    // A Buffer parameter travels as binary bytea: the exact bytes, no encoding step.
-    const { rows } = await pool.query('SELECT * FROM stripe.ingest($1::bytea, $2, $3)', [payload, signature, ENDPOINT]);
-    result = rows[0];
+    result = await ingest(payload, signature);
   } catch (err) {
     // The database is down, the role lost its grant, a statement timeout...: not the sender's
     // fault, so not a 4xx. Stripe retries 5xx deliveries with backoff for up to three days.
@@ -88,7 +149,8 @@ app.use((err, req, res, next) => {
 const server = app.listen(PORT, HOST, () => {
   const { address, port } = server.address();
   const host = address.includes(':') ? `[${address}]` : address;
-  console.log(`pg_stripe webhook receiver listening on http://${host}:${port} (endpoint "${ENDPOINT}")`);
+  console.log(`pg_stripe webhook receiver listening on http://${host}:${port} (endpoint "${ENDPOINT}"` +
+              `${BATCH_MAX > 1 ? `, up to ${BATCH_MAX} deliveries per transaction` : ''})`);
 });
 server.on('error', (err) => {
   console.error(`cannot listen: ${err.message}`);

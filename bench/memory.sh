@@ -15,13 +15,13 @@
 # MB over 40,000 events with shared_buffers = 1 GB, while RssAnon stayed at 8.5 MB);
 # BENCH_MEMORY_PRETOUCH=0 shows it.
 #
-# Environment: BENCH_MEMORY_N (default 200000; the larger run: 1000000), BENCH_MEMORY_STEP
+# Environment: BENCH_MEMORY_N (default 100000; the larger run: 1000000), BENCH_MEMORY_STEP
 # (events per generated shop, default 100000).
 set -euo pipefail
 SECTION=memory
 source "$(dirname "$0")/lib/common.sh"
 
-N=${BENCH_MEMORY_N:-200000}
+N=${BENCH_MEMORY_N:-100000}
 STEP=${BENCH_MEMORY_STEP:-100000}
 FIRST=10000
 TARGET_MB=50

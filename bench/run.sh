@@ -13,7 +13,7 @@
 #   peer        @supabase/stripe-sync-engine (bench/peer/) vs pg_stripe, same signed events
 #   concurrent  1, 2, 4 sessions on one stream with duplicates: throughput, nothing lost or doubled
 #   reads       dashboard queries at 100k and 1M events vs the same figures computed naively
-#   memory      backend peak RSS while one session ingests 200k events vs after 10k
+#   memory      backend peak RSS while one session ingests 100k events vs after 10k
 # --large: the larger run of BENCHMARKS.md (reads up to 10M events, memory over 1M events,
 # ingest/concurrent over 100k deliveries); about an hour on 2 cores, ~45 GB of disk at its peak.
 #

@@ -53,8 +53,9 @@ async function ingestOne(payload, signature) {
 // delivery (BENCHMARKS.md, peer section). Every delivery still gets its own answer, given after
 // the batch commits. One batch runs at a time: two transactions that each take the locks of many
 // events, in arrival order, could deadlock; one delivery per transaction never does.
-// If a batch fails (a delivery that makes stripe.ingest raise, a timeout), its deliveries are
-// retried one per statement, so only the failing one is answered 500.
+// If a batch fails because of a delivery (one that makes stripe.ingest raise), its deliveries
+// are retried one per statement, so only the failing one is answered 500; if the database failed
+// it (timeout, lost connection), every delivery of the batch is answered 500 at once.
 const BATCH_MAX = Math.max(1, Math.floor(Number(process.env.PGBATCH_MAX || 1)));
 const waiting = [];  // {payload, signature, resolve, reject}
 let batchRunning = false;
@@ -66,6 +67,14 @@ function batchStatement(n) {  // ($1::bytea, $2::text, 0), ($3, $4, 1), ...: pla
     text: `SELECT d.i, r.* FROM (VALUES ${rows.join(', ')}) AS d(payload, signature, i) ` +
           'CROSS JOIN LATERAL stripe.ingest(d.payload, d.signature, $1) r ORDER BY d.i',
   };
+}
+
+// Whether a failed batch is worth retrying delivery by delivery: yes when one delivery's data
+// may be the cause (an error raised while ingesting it); no when the database itself failed the
+// statement -- a timeout or cancellation (class 57), a lost connection (08, or no SQLSTATE at all),
+// out of resources (53) -- where each retry would wait or fail the same way, one after another.
+function retryAlone(err) {
+  return typeof err.code === 'string' && !/^(08|53|57)/.test(err.code);
 }
 
 async function runBatches() {
@@ -82,6 +91,11 @@ async function runBatches() {
       ({ rows } = await pool.query({ ...batchStatement(batch.length),
         values: [ENDPOINT, ...batch.flatMap((d) => [d.payload, d.signature])] }));
     } catch (err) {
+      if (!retryAlone(err)) {
+        console.error(`webhook: a batch of ${batch.length} failed (${err.code || err.message}); all answered 500`);
+        for (const d of batch) d.reject(err);
+        continue;
+      }
       console.error(`webhook: a batch of ${batch.length} failed (${err.code || err.message}); retrying one by one`);
       for (const d of batch) await ingestOne(d.payload, d.signature).then(d.resolve, d.reject);
       continue;

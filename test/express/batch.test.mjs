@@ -157,3 +157,38 @@ test('a delivery that makes its batch fail gets 500; the others of that batch ar
   assert.equal(retry.status, 200, JSON.stringify(retry.body));
   assert.equal(retry.body.status, 'accepted');
 });
+
+test('a batch that the database fails (statement timeout) is answered 500 at once, not retried one by one', async () => {
+  // The server's statement timeout is 1.5 s (run.sh). The log is held for 4.5 s: the first
+  // delivery (alone) times out at ~1.5 s, the nine queued behind it go as one batch, which times
+  // out at ~3 s. Retried one by one, the first retry would wait for the lock and be stored at 4.5 s.
+  const body = (i) => event(`evt_b_to_${i}`, 'customer.created', T0 + i, { id: `cus_TO${i}`, object: 'customer', created: T0 + i });
+  const logBefore = fs.readFileSync(process.env.SERVER_LOG, 'utf8').length;
+  const locker = new pg.Client();
+  await locker.connect();
+  let answers;
+  try {
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE stripe.events IN EXCLUSIVE MODE');
+    const release = new Promise((r) => setTimeout(r, 4500)).then(() => locker.query('COMMIT'));
+    const first = post(body(0), sign(body(0)));
+    await new Promise((r) => setTimeout(r, 200));
+    const rest = Array.from({ length: 9 }, (_, k) => post(body(k + 1), sign(body(k + 1))));
+    answers = await Promise.all([first, ...rest]);
+    await release;
+  } finally {
+    await locker.query('ROLLBACK').catch(() => {});
+    await locker.end();
+  }
+  answers.forEach((r) => {
+    assert.equal(r.status, 500, JSON.stringify(r.body));
+    assert.equal(r.body.received, false);
+  });
+  const log = fs.readFileSync(process.env.SERVER_LOG, 'utf8').slice(logBefore);
+  assert.match(log, /a batch of 9 failed \(57014\); all answered 500/);
+  const [{ n }] = await sql("SELECT count(*)::int AS n FROM stripe.events WHERE id LIKE 'evt_b_to_%'");
+  assert.equal(n, 0);
+  // Stripe retries them later: all accepted.
+  const again = await Promise.all(Array.from({ length: 10 }, (_, i) => post(body(i), sign(body(i)))));
+  assert.ok(again.every((r) => r.status === 200 && r.body.status === 'accepted'), JSON.stringify(again.map((r) => r.body)));
+});

@@ -79,6 +79,14 @@ function retryAlone(err) {
 
 async function runBatches() {
   batchRunning = true;
+  try {
+    await drainBatches();
+  } finally {
+    batchRunning = false;  // (a delivery that arrives later starts the loop again)
+  }
+}
+
+async function drainBatches() {
   while (waiting.length > 0) {
     const batch = waiting.splice(0, BATCH_MAX);
     if (batch.length === 1) {
@@ -104,7 +112,6 @@ async function runBatches() {
     const answered = new Set(rows.map((row) => row.i));  // (stripe.ingest answers every delivery)
     batch.forEach((d, i) => answered.has(i) || d.reject(new Error('no answer for a delivery of the batch')));
   }
-  batchRunning = false;
 }
 
 function ingestBatched(payload, signature) {

@@ -30,7 +30,7 @@
 #                         readable, else test/fixtures/stripe_objects.json)
 #   BENCH_DATA            cache of generated shops (default $TMPDIR/pg_stripe_bench_data)
 #   BENCH_OUT             also write the final table to this file
-#   sizes: BENCH_INGEST_N, BENCH_INGEST_SYNC_N, BENCH_PEER_N, BENCH_CONCURRENT_N,
+#   sizes: BENCH_INGEST_N, BENCH_INGEST_SYNC_N, BENCH_PEER_N, BENCH_PEER_BATCH, BENCH_CONCURRENT_N,
 #          BENCH_CONCURRENT_SESSIONS, BENCH_READS_SIZES, BENCH_READS_NAIVE_MAX, BENCH_MEMORY_N
 #          (each section's header says what they mean and their defaults)
 #

@@ -35,6 +35,27 @@ async function post(body, header) {
   return { status: res.status, body: await res.json() };
 }
 
+// Sends `first`, then -- while its statement waits behind a lock on stripe.events held for
+// holdMs -- the deliveries of `rest`, which queue in the server and go as one batch once the
+// first is answered. Returns the answers, first included, in order.
+async function behindLockedLog(holdMs, first, rest) {
+  const locker = new pg.Client();
+  await locker.connect();
+  try {
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE stripe.events IN EXCLUSIVE MODE');
+    const release = new Promise((r) => setTimeout(r, holdMs)).then(() => locker.query('COMMIT'));
+    const answerFirst = post(...first);
+    await new Promise((r) => setTimeout(r, 150));
+    const answers = await Promise.all([answerFirst, ...rest.map((d) => post(...d))]);
+    await release;
+    return answers;
+  } finally {
+    await locker.query('ROLLBACK').catch(() => {});
+    await locker.end();
+  }
+}
+
 const T0 = Math.floor(Date.now() / 1000) - 3600;
 const event = (id, type, created, object) =>
   JSON.stringify({ id, object: 'event', api_version: '2024-06-20', created, livemode: false, type,
@@ -116,25 +137,11 @@ test('a delivery that makes its batch fail gets 500; the others of that batch ar
   const body = (i) => event(`evt_b_p_${i}`, 'customer.created', T0 + i, { id: `cus_P${i}`, object: 'customer', created: T0 + i });
   const poison = event('evt_b_poison', 'customer.created', T0, { id: 'cus_POISON', object: 'customer', created: T0 });
   const logBefore = fs.readFileSync(process.env.SERVER_LOG, 'utf8').length;
-  // Hold the log so the first delivery's statement waits: the next 39 queue behind it and go as
+  // The first delivery's statement waits behind the lock; the next 39 queue behind it and go as
   // one batch, the poison among them.
-  const locker = new pg.Client();
-  await locker.connect();
-  let answers;
-  try {
-    await locker.query('BEGIN');
-    await locker.query('LOCK TABLE stripe.events IN EXCLUSIVE MODE');
-    const first = post(body(0), sign(body(0)));
-    await new Promise((r) => setTimeout(r, 150));
-    const rest = [];
-    for (let i = 1; i < 40; i++) rest.push(i === 20 ? post(poison, sign(poison)) : post(body(i), sign(body(i))));
-    await new Promise((r) => setTimeout(r, 300));
-    await locker.query('COMMIT');
-    answers = await Promise.all([first, ...rest]);
-  } finally {
-    await locker.query('ROLLBACK').catch(() => {});
-    await locker.end();
-  }
+  const signed = (b) => [b, sign(b)];
+  const answers = await behindLockedLog(450, signed(body(0)),
+    Array.from({ length: 39 }, (_, k) => (k + 1 === 20 ? signed(poison) : signed(body(k + 1)))));
   answers.forEach((r, i) => {
     if (i === 20) {
       assert.equal(r.status, 500, JSON.stringify(r.body));
@@ -164,22 +171,8 @@ test('a batch that the database fails (statement timeout) is answered 500 at onc
   // out at ~3 s. Retried one by one, the first retry would wait for the lock and be stored at 4.5 s.
   const body = (i) => event(`evt_b_to_${i}`, 'customer.created', T0 + i, { id: `cus_TO${i}`, object: 'customer', created: T0 + i });
   const logBefore = fs.readFileSync(process.env.SERVER_LOG, 'utf8').length;
-  const locker = new pg.Client();
-  await locker.connect();
-  let answers;
-  try {
-    await locker.query('BEGIN');
-    await locker.query('LOCK TABLE stripe.events IN EXCLUSIVE MODE');
-    const release = new Promise((r) => setTimeout(r, 4500)).then(() => locker.query('COMMIT'));
-    const first = post(body(0), sign(body(0)));
-    await new Promise((r) => setTimeout(r, 200));
-    const rest = Array.from({ length: 9 }, (_, k) => post(body(k + 1), sign(body(k + 1))));
-    answers = await Promise.all([first, ...rest]);
-    await release;
-  } finally {
-    await locker.query('ROLLBACK').catch(() => {});
-    await locker.end();
-  }
+  const answers = await behindLockedLog(4500, [body(0), sign(body(0))],
+    Array.from({ length: 9 }, (_, k) => [body(k + 1), sign(body(k + 1))]));
   answers.forEach((r) => {
     assert.equal(r.status, 500, JSON.stringify(r.body));
     assert.equal(r.body.received, false);

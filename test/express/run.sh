@@ -60,41 +60,31 @@ SELECT stripe.create_endpoint('default', :'whsec');
 SQL
 
 # The server connects as the ingest-only role, over TCP with a password (DATABASE_URL path).
-: >"$WORK/server.log"
-DATABASE_URL="postgres://express_webhook:${APP_PASSWORD}@127.0.0.1:${PGPORT}/${PGDATABASE}" \
-  HOST=127.0.0.1 PORT=0 STRIPE_ENDPOINT=default PGPOOL_MAX=4 PGSTATEMENT_TIMEOUT_MS=1500 \
-  node examples/express/server.js >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
+# start_server [VAR=value ...]: starts it with these extra settings, sets SERVER_PID and PORT.
+start_server() {
+  : >"$WORK/server.log"
+  env DATABASE_URL="postgres://express_webhook:${APP_PASSWORD}@127.0.0.1:${PGPORT}/${PGDATABASE}" \
+    HOST=127.0.0.1 PORT=0 STRIPE_ENDPOINT=default PGPOOL_MAX=4 PGSTATEMENT_TIMEOUT_MS=1500 "$@" \
+    node examples/express/server.js >"$WORK/server.log" 2>&1 &
+  SERVER_PID=$!
+  PORT=
+  for _ in $(seq 100); do
+    PORT=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$WORK/server.log")
+    [ -n "$PORT" ] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { echo "server exited"; exit 1; }
+    sleep 0.1
+  done
+  [ -n "$PORT" ] || { echo "server did not start listening"; exit 1; }
+  echo "server pid $SERVER_PID on 127.0.0.1:$PORT${*:+ ($*)}"
+}
 
-PORT=
-for _ in $(seq 100); do
-  PORT=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$WORK/server.log")
-  [ -n "$PORT" ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { echo "server exited"; exit 1; }
-  sleep 0.1
-done
-[ -n "$PORT" ] || { echo "server did not start listening"; exit 1; }
-echo "server pid $SERVER_PID on 127.0.0.1:$PORT"
-
+start_server
 WEBHOOK_BASE="http://127.0.0.1:$PORT" WHSEC="$WHSEC" SERVER_LOG="$WORK/server.log" \
   node --test test/express/webhook.test.mjs
 
 # The same server with batching on (PGBATCH_MAX), against the same database.
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
-: >"$WORK/server.log"
-DATABASE_URL="postgres://express_webhook:${APP_PASSWORD}@127.0.0.1:${PGPORT}/${PGDATABASE}" \
-  HOST=127.0.0.1 PORT=0 STRIPE_ENDPOINT=default PGPOOL_MAX=4 PGSTATEMENT_TIMEOUT_MS=1500 PGBATCH_MAX=50 \
-  node examples/express/server.js >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-PORT=
-for _ in $(seq 100); do
-  PORT=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$WORK/server.log")
-  [ -n "$PORT" ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { echo "server exited"; exit 1; }
-  sleep 0.1
-done
-[ -n "$PORT" ] || { echo "server (batching) did not start listening"; exit 1; }
+start_server PGBATCH_MAX=50
 grep -q 'up to 50 deliveries per transaction' "$WORK/server.log" || { echo "server did not report batching"; exit 1; }
-echo "server pid $SERVER_PID on 127.0.0.1:$PORT, PGBATCH_MAX=50"
 WEBHOOK_BASE="http://127.0.0.1:$PORT" WHSEC="$WHSEC" SERVER_LOG="$WORK/server.log" \
   node --test test/express/batch.test.mjs

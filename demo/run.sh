@@ -4,11 +4,12 @@
 # dashboard. Touches no Postgres server of yours and leaves nothing running.
 #
 #   ./demo/run.sh [--customers N] [--months M] [--seed S] [--tz ZONE] [--out DIR] [--concurrency C]
+#                 [--batch B]
 #
 #  1. installs what is missing (test/install-deps.sh), builds and installs the extension
 #  2. npm ci in examples/express; a throw-away cluster (pg_virtualenv -t)
 #  3. CREATE EXTENSION, an endpoint with a random whsec_ secret, an ingest-only login role
-#  4. the receiver on a free loopback port, connected as that role
+#  4. the receiver on a free loopback port, connected as that role (PGBATCH_MAX=B with --batch)
 #  5. tools/shopgen.mjs writes the shop's events (with Stripe's duplicates and disorder)
 #  6. demo/deliver.mjs signs each one as Stripe would and POSTs it (C in flight, progress bar)
 #  7. SELECT * FROM stripe.report(), and stripe.dashboard_html() into OUT/dashboard.html
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 usage() {
-  sed -n '6p' "$0" | sed 's/^#  */usage: /'
+  sed -n '6,7p' "$0" | sed 's/^#   \.\//usage: .\//; s/^#    /    /'
   cat <<'EOF'
   --customers N    customers in the generated shop (default 3000)
   --months M       months of history (default 6)
@@ -25,18 +26,20 @@ usage() {
   --tz ZONE        reporting time zone, the setting stripe.timezone (default UTC)
   --out DIR        where events, truth and dashboard.html go (default ./out)
   --concurrency C  deliveries in flight (default 8)
+  --batch B        the receiver hands deliveries that arrive together to one transaction, up to
+                   B (its PGBATCH_MAX; default 1: one delivery per transaction)
 EOF
 }
 
 if [ "${1:-}" != "--inside-virtualenv" ]; then
-  CUSTOMERS=3000 MONTHS=6 SEED=42 REPORT_TZ=UTC OUT=./out CONCURRENCY=8
+  CUSTOMERS=3000 MONTHS=6 SEED=42 REPORT_TZ=UTC OUT=./out CONCURRENCY=8 BATCH=1
   while [ $# -gt 0 ]; do
     case "$1" in
-      --customers|--months|--seed|--tz|--out|--concurrency)
+      --customers|--months|--seed|--tz|--out|--concurrency|--batch)
         [ $# -ge 2 ] || { echo "demo: $1 needs a value" >&2; usage >&2; exit 2; }
         case "$1" in
           --customers) CUSTOMERS=$2 ;; --months) MONTHS=$2 ;; --seed) SEED=$2 ;;
-          --tz) REPORT_TZ=$2 ;; --out) OUT=$2 ;; --concurrency) CONCURRENCY=$2 ;;
+          --tz) REPORT_TZ=$2 ;; --out) OUT=$2 ;; --concurrency) CONCURRENCY=$2 ;; --batch) BATCH=$2 ;;
         esac
         shift 2 ;;
       --customers=*) CUSTOMERS=${1#*=}; shift ;;
@@ -45,11 +48,12 @@ if [ "${1:-}" != "--inside-virtualenv" ]; then
       --tz=*) REPORT_TZ=${1#*=}; shift ;;
       --out=*) OUT=${1#*=}; shift ;;
       --concurrency=*) CONCURRENCY=${1#*=}; shift ;;
+      --batch=*) BATCH=${1#*=}; shift ;;
       -h|--help) usage; exit 0 ;;
       *) echo "demo: unknown option $1" >&2; usage >&2; exit 2 ;;
     esac
   done
-  for v in CUSTOMERS MONTHS SEED CONCURRENCY; do
+  for v in CUSTOMERS MONTHS SEED CONCURRENCY BATCH; do
     [[ ${!v} =~ ^[0-9]+$ ]] || { echo "demo: --${v,,} must be a whole number" >&2; exit 2; }
   done
 
@@ -64,7 +68,7 @@ if [ "${1:-}" != "--inside-virtualenv" ]; then
   mkdir -p "$OUT"
   OUT=$(cd "$OUT" && pwd)
   export DEMO_CUSTOMERS=$CUSTOMERS DEMO_MONTHS=$MONTHS DEMO_SEED=$SEED DEMO_TZ=$REPORT_TZ
-  export DEMO_OUT=$OUT DEMO_CONCURRENCY=$CONCURRENCY DEMO_T0=$T0
+  export DEMO_OUT=$OUT DEMO_CONCURRENCY=$CONCURRENCY DEMO_BATCH=$BATCH DEMO_T0=$T0
   # pg_virtualenv makes a cluster in a temporary directory, runs us inside it (PG* variables set)
   # and drops the cluster afterwards, whatever happens. Starting it can lose a race for a port
   # with another throw-away cluster starting at the same moment: then try again.
@@ -124,7 +128,7 @@ SQL
 echo "== 4/7 receiver (examples/express/server.js) as role demo_webhook"
 : >"$LOG"
 PGHOST=127.0.0.1 PGUSER=demo_webhook PGPASSWORD="$APP_PASSWORD" HOST=127.0.0.1 PORT=0 \
-  STRIPE_ENDPOINT=default PGPOOL_MAX="$DEMO_CONCURRENCY" \
+  STRIPE_ENDPOINT=default PGPOOL_MAX="$DEMO_CONCURRENCY" PGBATCH_MAX="$DEMO_BATCH" \
   node examples/express/server.js >>"$LOG" 2>&1 &
 SERVER_PID=$!
 URL=
@@ -135,7 +139,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [ -n "$URL" ] || { echo "demo: the receiver did not start" >&2; exit 1; }
-echo "   listening on $URL (pid $SERVER_PID)"
+echo "   listening on $URL (pid $SERVER_PID$([ "$DEMO_BATCH" -gt 1 ] && echo "; up to $DEMO_BATCH deliveries per transaction"))"
 
 echo "== 5/7 generating a shop: $DEMO_CUSTOMERS customers, $DEMO_MONTHS months, seed $DEMO_SEED"
 SHOPGEN=${SHOPGEN:-$ROOT/tools/shopgen.mjs}

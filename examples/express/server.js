@@ -56,7 +56,13 @@ async function ingestOne(payload, signature) {
 // If a batch fails because of a delivery (one that makes stripe.ingest raise), its deliveries
 // are retried one per statement, so only the failing one is answered 500; if the database failed
 // it (timeout, lost connection), every delivery of the batch is answered 500 at once.
-const BATCH_MAX = Math.max(1, Math.floor(Number(process.env.PGBATCH_MAX || 1)));
+// At most 1,000: a statement carries two parameters per delivery (Postgres takes 65,535), and a
+// transaction past 1,000 object locks makes every other delivery wait for it (README).
+const BATCH_MAX = Math.min(1000, Number(process.env.PGBATCH_MAX || 1));
+if (!Number.isInteger(BATCH_MAX) || BATCH_MAX < 1) {
+  console.error(`PGBATCH_MAX must be a whole number, at least 1 (above 1000 counts as 1000), not "${process.env.PGBATCH_MAX}"`);
+  process.exit(2);
+}
 const waiting = [];  // {payload, signature, resolve, reject}
 let batchRunning = false;
 

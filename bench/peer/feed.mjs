@@ -50,41 +50,35 @@ const ticks = (pid) => {
   return +a[11] + +a[12];                                  // utime (14) + stime (15)
 };
 
-let ingestOne, ingestMany, pid, close;
+// ingest(group) answers a group of deliveries ([body, header] pairs) with their statuses: one
+// delivery at a time in every mode but batch.
+let ingest, pid, close;
+let size = 1;
 const outcomes = {};
 let firstError = null;
-if (opt.mode === 'pgstripe' || opt.mode === 'floor') {
+if (opt.mode === 'pgstripe' || opt.mode === 'floor' || opt.mode === 'batch') {
   const client = new pg.Client({ connectionString: opt.db, application_name: `bench_feed_${opt.mode}` });
   await client.connect();
   pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
-  const q = opt.mode === 'pgstripe'
-    ? { name: 'ingest', text: "SELECT status FROM stripe.ingest($1, $2, 'bench')" }
-    : { name: 'floor', text: "SELECT CASE WHEN octet_length($1) + octet_length($2) > 0 THEN 'sent' END AS status" };
-  ingestOne = async (body, header) => {
-    const r = await client.query({ ...q, values: [body, header] });
-    return r.rows[0].status;
-  };
   close = () => client.end();
-} else if (opt.mode === 'batch') {
-  // What a receiver that groups the deliveries arriving together can do: --batch deliveries per
-  // statement and transaction, each answered with its own status (Stripe's requests are answered
-  // after the commit: a fault rolls back the batch and every request gets a 500 and a retry).
-  const client = new pg.Client({ connectionString: opt.db, application_name: 'bench_feed_batch' });
-  await client.connect();
-  pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
-  // One parameter per body and header (plain text, no array literal for the server to parse):
-  // VALUES ($1::text, $2::text, 1), ($3, $4, 2), ... -- a statement per batch size.
-  const statement = (k) => ({
-    name: `ingest_batch_${k}`,
-    text: 'SELECT r.status FROM (VALUES ' +
-          Array.from({ length: k }, (_, i) => `($${2 * i + 1}::text, $${2 * i + 2}::text, ${i})`).join(', ') +
-          ") AS d(body, header, i) CROSS JOIN LATERAL stripe.ingest(d.body, d.header, 'bench') r ORDER BY d.i",
-  });
-  ingestMany = async (batch) => {
-    const r = await client.query({ ...statement(batch.length), values: batch.flat() });
+  // pgstripe and floor: one named statement per delivery. batch: what a receiver that groups
+  // the deliveries arriving together can do -- --batch deliveries per statement and transaction,
+  // each answered with its own status, one parameter per body and header (plain text, no array
+  // literal for the server to parse): VALUES ($1::text, $2::text, 0), ($3, $4, 1), ..., a
+  // statement per group size.
+  const statement = opt.mode === 'pgstripe' ? () => ({ name: 'ingest', text: "SELECT status FROM stripe.ingest($1, $2, 'bench')" })
+    : opt.mode === 'floor' ? () => ({ name: 'floor', text: "SELECT CASE WHEN octet_length($1) + octet_length($2) > 0 THEN 'sent' END AS status" })
+    : (k) => ({
+      name: `ingest_batch_${k}`,
+      text: 'SELECT r.status FROM (VALUES ' +
+            Array.from({ length: k }, (_, i) => `($${2 * i + 1}::text, $${2 * i + 2}::text, ${i})`).join(', ') +
+            ") AS d(body, header, i) CROSS JOIN LATERAL stripe.ingest(d.body, d.header, 'bench') r ORDER BY d.i",
+    });
+  if (opt.mode === 'batch') size = Number(opt.batch ?? 100);
+  ingest = async (group) => {
+    const r = await client.query({ ...statement(group.length), values: size === 1 ? group[0] : group.flat() });
     return r.rows.map((x) => x.status);
   };
-  close = () => client.end();
 } else if (opt.mode === 'peer') {
   // The package's ESM build calls __dirname in runMigrations (a ReferenceError under ESM): use
   // its CommonJS build.
@@ -105,34 +99,23 @@ if (opt.mode === 'pgstripe' || opt.mode === 'floor') {
     revalidateObjectsViaStripeApi: [],
   });
   pid = (await sync.postgresClient.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
-  ingestOne = async (body, header) => { await sync.processWebhook(body, header); return 'processed'; };
+  ingest = async ([[body, header]]) => { await sync.processWebhook(body, header); return ['processed']; };
   close = () => sync.close();
 } else {
   throw new Error(`unknown --mode ${opt.mode}`);
 }
 
 const c0 = ticks(pid), u0 = process.cpuUsage(), t0 = process.hrtime.bigint();
-const size = ingestMany ? Number(opt.batch ?? 100) : 0;
-for (let i = 0; size && i < rows.length; i += size) {
-  const batch = rows.slice(i, i + size);
+for (let i = 0; i < rows.length; i += size) {
+  const group = rows.slice(i, i + size);
   let statuses;
   try {
-    statuses = await ingestMany(batch);
+    statuses = await ingest(group);
   } catch (e) {
-    statuses = batch.map(() => 'error');
-    if (!firstError) firstError = e.message;
+    statuses = group.map(() => 'error');
+    if (!firstError) firstError = `${e.message}${size === 1 ? ` (type ${JSON.parse(group[0][0]).type})` : ''}`;
   }
   for (const status of statuses) outcomes[status] = (outcomes[status] ?? 0) + 1;
-}
-for (const [body, header] of size ? [] : rows) {
-  let status;
-  try {
-    status = await ingestOne(body, header);
-  } catch (e) {
-    status = 'error';
-    if (!firstError) firstError = `${e.message} (type ${JSON.parse(body).type})`;
-  }
-  outcomes[status] = (outcomes[status] ?? 0) + 1;
 }
 const t1 = process.hrtime.bigint(), u1 = process.cpuUsage(u0), c1 = ticks(pid);
 await close();

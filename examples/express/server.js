@@ -83,6 +83,9 @@ function retryAlone(err) {
   return typeof err.code === 'string' && !/^(08|53|57)/.test(err.code);
 }
 
+// One waiting delivery in a statement of its own, answered (or failed) on its own.
+const answerAlone = (d) => ingestOne(d.payload, d.signature).then(d.resolve, d.reject);
+
 async function runBatches() {
   batchRunning = true;
   try {
@@ -96,8 +99,7 @@ async function drainBatches() {
   while (waiting.length > 0) {
     const batch = waiting.splice(0, BATCH_MAX);
     if (batch.length === 1) {
-      const [d] = batch;
-      await ingestOne(d.payload, d.signature).then(d.resolve, d.reject);
+      await answerAlone(batch[0]);
       continue;
     }
     let rows;
@@ -111,7 +113,7 @@ async function drainBatches() {
         continue;
       }
       console.error(`webhook: a batch of ${batch.length} failed (${err.code || err.message}); retrying one by one`);
-      for (const d of batch) await ingestOne(d.payload, d.signature).then(d.resolve, d.reject);
+      for (const d of batch) await answerAlone(d);
       continue;
     }
     for (const row of rows) batch[row.i].resolve(row);

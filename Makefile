@@ -18,10 +18,10 @@ DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 DATA        = $(wildcard upgrade/$(EXTENSION)--*.sql)
 EXTRA_CLEAN = $(DATA_built) output_iso
 
-REGRESS     = verify verify_errors ingest event_log ordering bad_input privileges report zones rfm plans
+REGRESS     = verify verify_errors ingest event_log ordering bad_input privileges report zones rfm plans shards
 REGRESS_OPTS = --inputdir=. --load-extension=pgcrypto
 # Concurrent deliveries (specs/*.spec, pg_isolation_regress; expected/ as for pg_regress).
-ISOLATION   = concurrent_delivery
+ISOLATION   = concurrent_delivery shard_claims
 
 PG_CONFIG  ?= pg_config
 PG_CPPFLAGS = -I$(shell $(PG_CONFIG) --includedir-server)

@@ -283,8 +283,9 @@ COMMENT ON TABLE stripe.invoices IS 'Latest state of every invoice (never counte
 -- §3 Incrementally maintained aggregates (written by the triggers in 20_ingest.sql).
 -- Time buckets are UTC quarter-hours: every reporting time zone in use today has an offset that
 -- is a multiple of 15 minutes, so a day/week/month in any zone is an exact union of buckets.
--- `shard` spreads concurrent ingest sessions over different rows (pg_backend_pid() % 16) so they
--- do not queue on one hot row until commit; views sum over shards.
+-- `shard` spreads concurrent ingest transactions over different rows (each claims the lowest
+-- number in 0..63 no other transaction in flight holds) so they do not queue on one hot row until
+-- commit; views sum over shards, and stripe.compact_aggregates() folds the shards nobody holds.
 -------------------------------------------------------------------------------
 
 CREATE TABLE stripe.agg_payments (

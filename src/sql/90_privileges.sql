@@ -59,7 +59,7 @@ GRANT EXECUTE ON FUNCTION
   stripe.create_endpoint(text, text, integer), stripe.rotate_endpoint_secret(text, text, interval),
   stripe.drop_endpoint(text), stripe.ingest_event(text), stripe.ingest_event(jsonb), stripe.rebuild(),
   stripe.ingest(text, text, text), stripe.ingest(bytea, text, text),
-  stripe.add_reporting_zone(text), stripe.drop_reporting_zone(text)
+  stripe.add_reporting_zone(text), stripe.drop_reporting_zone(text), stripe.compact_aggregates()
 TO stripe_admin;
 
 -------------------------------------------------------------------------------

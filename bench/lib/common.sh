@@ -159,7 +159,7 @@ drive_parallel() {
 
 # The object tables and views of pg_stripe as one checksum per relation (row order fixed):
 # equal checksums = equal contents. Columns that depend on arrival (events.seq, received_at)
-# or on the session (aggregate shards) are left out; aggregates are compared through the views.
+# or on which transactions ran at once (aggregate shards) are left out; aggregates are compared through the views.
 state_digest() {
   val -d "$1" <<'SQL'
 SELECT string_agg(t || ' ' || d, E'\n' ORDER BY t) FROM (

@@ -202,6 +202,9 @@ DECLARE
   s       smallint;
   t       record;
 BEGIN
+  -- Shared, as every ingesting transaction holds it: add_reporting_zone and drop_reporting_zone
+  -- (exclusive) never run while rows of their zone move.
+  PERFORM pg_advisory_xact_lock_shared(hashtext('stripe.ingest'), 0);
   SELECT coalesce(array_agg(x.shard ORDER BY x.shard), '{}') INTO present FROM (
     SELECT DISTINCT shard FROM stripe.agg_payments UNION SELECT DISTINCT shard FROM stripe.agg_payments_days
     UNION SELECT DISTINCT shard FROM stripe.agg_cohorts UNION SELECT DISTINCT shard FROM stripe.agg_declines

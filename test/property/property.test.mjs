@@ -18,8 +18,8 @@
 //   stripe.events: every column but seq (the arrival order, which is what differs by design) and
 //     received_at (wall-clock time of ingest).
 //   aggregates: agg_payments, agg_declines, agg_methods, agg_customers, agg_checkout summed over
-//     `shard` (shard = the ingesting backend's pid % 16, so how a sum is split over shard rows
-//     depends on which session ingested what), keeping groups whose sums are not all zero (a
+//     `shard` (the lowest number no other transaction in flight held, so how a sum is split over
+//     shard rows depends on which transactions ran at once), keeping groups whose sums are not all zero (a
 //     contribution added then withdrawn leaves a zero row in one database and none in another);
 //     customer_totals in full.
 //   views: every row of every view and of customer_rfm(as_of), in UTC and Asia/Seoul.

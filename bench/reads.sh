@@ -35,7 +35,9 @@
 # Environment: BENCH_READS_SIZES (default "100000 1000000"; the larger run: "100000 1000000
 # 10000000"), BENCH_READS_STEP (events per generated shop, default 100000),
 # BENCH_READS_SESSIONS (default 2), BENCH_READS_BATCH (default 500), BENCH_READS_NAIVE_MAX
-# (default 1000000), BENCH_REPEAT (default 5).
+# (default 1000000), BENCH_REPEAT (default 5), BENCH_READS_SHARDS (shards the aggregate rows are
+# spread over, default 10; 1 skips that measurement), BENCH_READS_SHARDS_AT (the size it runs at,
+# default the smallest; the larger run: 1000000).
 set -euo pipefail
 SECTION=reads
 source "$(dirname "$0")/lib/common.sh"
@@ -51,6 +53,8 @@ NAIVE_TIMEOUT=${BENCH_READS_NAIVE_TIMEOUT:-60}
 first_of() { echo "$1"; }
 NAIVE_REPORT_MAX=${BENCH_READS_NAIVE_REPORT_MAX:-$(first_of $SIZES)}
 DB=reads
+SHARDS=${BENCH_READS_SHARDS:-10}
+SHARDS_AT=${BENCH_READS_SHARDS_AT:-$(first_of $SIZES)}
 TARGET_MS=50
 
 psqlq -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
@@ -144,6 +148,71 @@ time_q() {  # time_q QUERY TIMEOUT RUNS WARM_RUNS [defaults]
 # median_min_n: numbers on stdin, one per line -> "median min count".
 median_min_n() {
   sort -g | awk 'NF { a[++n] = $1 } END { m = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2; print m, a[1], n }'
+}
+
+# Aggregate shards, on the state of BENCH_READS_SHARDS_AT events (default: the smallest size;
+# the larger run: 1M). Before 0.3.4 an ingest session kept its shard for
+# life, so a pool of N connections left N rows per bucket in every aggregate table; since 0.3.4
+# a transaction claims one (as many as ran at once), and stripe.compact_aggregates() folds them.
+# Here every aggregate row of the state is spread over BENCH_READS_SHARDS shards (sums kept: what
+# a pool of that size left), the reads that scan aggregates are timed, the shards are folded, the
+# reads timed again, and every view must answer as before the spreading. The folded state is
+# the one the next size is built on.
+shards_check() {
+  views="SELECT md5(string_agg(x, '|' ORDER BY x)) FROM (
+           SELECT 'd' || p::text AS x FROM stripe.payments_daily p UNION ALL SELECT 'm' || p::text FROM stripe.payments_monthly p
+           UNION ALL SELECT 'c' || p::text FROM stripe.cohort_retention p UNION ALL SELECT 'f' || p::text FROM stripe.checkout_funnel_daily p
+           UNION ALL SELECT 'r' || p::text FROM stripe.decline_reasons p UNION ALL SELECT 'p' || p::text FROM stripe.payment_method_mix p
+           UNION ALL SELECT 'n' || p::text FROM stripe.new_customers_daily p UNION ALL SELECT 'R' || p::text FROM stripe.report() p) v"
+  truth=$(val -d "$DB" -c "$views")
+  log "spreading the aggregates of the $size-event state over $SHARDS shards"
+  psqlq -d "$DB" > /dev/null <<SQL
+-- the loading sessions' shards first: shard 0 holds everything, then it is spread
+SELECT * FROM stripe.compact_aggregates();
+DO \$\$
+DECLARE t text; keys text; meas text; parts text; keep text;
+BEGIN
+  FOR t IN SELECT unnest(ARRAY['agg_payments', 'agg_payments_days', 'agg_cohorts', 'agg_declines',
+                               'agg_methods', 'agg_customers', 'agg_checkout']) LOOP
+    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FILTER (WHERE atttypid <> 'int8'::regtype AND attname <> 'shard'),
+           string_agg(quote_ident(attname), ', ' ORDER BY attnum) FILTER (WHERE atttypid = 'int8'::regtype),
+           string_agg(format('%I / $SHARDS', attname), ', ' ORDER BY attnum) FILTER (WHERE atttypid = 'int8'::regtype),
+           string_agg(format('%1\$I = %1\$I - ($SHARDS - 1) * (%1\$I / $SHARDS)', attname), ', ' ORDER BY attnum) FILTER (WHERE atttypid = 'int8'::regtype)
+      INTO keys, meas, parts, keep
+      FROM pg_attribute WHERE attrelid = ('stripe.' || t)::regclass AND attnum > 0 AND NOT attisdropped;
+    EXECUTE format('INSERT INTO stripe.%I (%s, shard, %s) SELECT %s, s, %s FROM stripe.%I, generate_series(1, $SHARDS - 1) s',
+                   t, keys, meas, keys, parts, t);
+    EXECUTE format('UPDATE stripe.%I SET %s WHERE shard = 0', t, keep);
+  END LOOP;
+END \$\$;
+VACUUM ANALYZE;
+SQL
+  spread_rows=$(val -d "$DB" -c "SELECT sum(n) FROM (SELECT count(*) AS n FROM stripe.agg_payments UNION ALL SELECT count(*) FROM stripe.agg_checkout
+                                   UNION ALL SELECT count(*) FROM stripe.agg_customers UNION ALL SELECT count(*) FROM stripe.agg_payments_days) x")
+  same_spread=$([ "$(val -d "$DB" -c "$views")" = "$truth" ] && echo yes || echo NO)
+  declare -A SH
+  shard_queries="payments_daily report checkout_funnel_daily"
+  Q[checkout_funnel_daily]="SELECT * FROM stripe.checkout_funnel_daily"
+  for q in $shard_queries; do
+    out=$(time_q "${Q[$q]}" "$TIMEOUT" "$((REPEAT + 1))" 1) || true
+    read -r med mn runs <<< "$(awk '$1 == "RUN" && $2 > 0 { print $3 }' <<< "$out" | median_min_n)"
+    SH[$q,spread]=$med
+    emit "$q @ $size, $SHARDS shards" "$(fmt1 "$med")" "ms" "aggregate rows spread over $SHARDS shards (a pool of $SHARDS sessions before 0.3.4); median of $runs, min $(fmt1 "$mn")"
+  done
+  t0=$(date +%s.%N)
+  psqlq -d "$DB" -c "SELECT * FROM stripe.compact_aggregates()" > /dev/null
+  t1=$(date +%s.%N)
+  psqlq -d "$DB" -c "VACUUM ANALYZE"
+  folded_rows=$(val -d "$DB" -c "SELECT sum(n) FROM (SELECT count(*) AS n FROM stripe.agg_payments UNION ALL SELECT count(*) FROM stripe.agg_checkout
+                                   UNION ALL SELECT count(*) FROM stripe.agg_customers UNION ALL SELECT count(*) FROM stripe.agg_payments_days) x")
+  same_folded=$([ "$(val -d "$DB" -c "$views")" = "$truth" ] && echo yes || echo NO)
+  emit "compact_aggregates @ $size" "$(fmt0 "$(calc "($t1 - $t0) * 1000")")" "ms" "$spread_rows rows of agg_payments, _days, _customers, _checkout folded into $folded_rows; every view as before spreading: $same_spread, after folding: $same_folded"
+  for q in $shard_queries; do
+    out=$(time_q "${Q[$q]}" "$TIMEOUT" "$((REPEAT + 1))" 1) || true
+    read -r med mn runs <<< "$(awk '$1 == "RUN" && $2 > 0 { print $3 }' <<< "$out" | median_min_n)"
+    emit "$q @ $size, folded" "$(fmt1 "$med")" "ms" "median of $runs, min $(fmt1 "$mn"); $(fmt2 "$(calc "${SH[$q,spread]} / $med")")x faster than over $SHARDS shards"
+  done
+  [ "$same_spread$same_folded" = yesyes ] || log "WARNING: the views changed when the aggregates were spread or folded"
 }
 
 declare -A MS MS_TIMEOUT
@@ -272,74 +341,10 @@ SQL
     emit "naive = pg_stripe @ $size" "$([ "$ok" = 1 ] && echo yes || echo NO)" "" "$chk"
     [ "$ok" = 1 ] || log "WARNING: naive and pg_stripe figures differ: $chk"
   fi
+  [ "$SHARDS" -le 1 ] || [ "$size" != "$SHARDS_AT" ] || shards_check
   [ -n "$first_size" ] || first_size=$size
   last_size=$size
 done
-
-# Aggregate shards, on the largest state. Before 0.3.4 an ingest session kept its shard for
-# life, so a pool of N connections left N rows per bucket in every aggregate table; since 0.3.4
-# a transaction claims one (as many as ran at once), and stripe.compact_aggregates() folds them.
-# Here every aggregate row of the state is spread over BENCH_READS_SHARDS shards (sums kept: what
-# a pool of that size left), the reads that scan aggregates are timed, the shards are folded, the
-# reads timed again, and every view must answer as before the spreading.
-SHARDS=${BENCH_READS_SHARDS:-10}
-if [ "$SHARDS" -gt 1 ]; then
-  size=$last_size
-  views="SELECT md5(string_agg(x, '|' ORDER BY x)) FROM (
-           SELECT 'd' || p::text AS x FROM stripe.payments_daily p UNION ALL SELECT 'm' || p::text FROM stripe.payments_monthly p
-           UNION ALL SELECT 'c' || p::text FROM stripe.cohort_retention p UNION ALL SELECT 'f' || p::text FROM stripe.checkout_funnel_daily p
-           UNION ALL SELECT 'r' || p::text FROM stripe.decline_reasons p UNION ALL SELECT 'p' || p::text FROM stripe.payment_method_mix p
-           UNION ALL SELECT 'n' || p::text FROM stripe.new_customers_daily p UNION ALL SELECT 'R' || p::text FROM stripe.report() p) v"
-  truth=$(val -d "$DB" -c "$views")
-  log "spreading the aggregates of the $size-event state over $SHARDS shards"
-  psqlq -d "$DB" > /dev/null <<SQL
--- the loading sessions' shards first: shard 0 holds everything, then it is spread
-SELECT * FROM stripe.compact_aggregates();
-DO \$\$
-DECLARE t text; keys text; meas text; parts text; keep text;
-BEGIN
-  FOR t IN SELECT unnest(ARRAY['agg_payments', 'agg_payments_days', 'agg_cohorts', 'agg_declines',
-                               'agg_methods', 'agg_customers', 'agg_checkout']) LOOP
-    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FILTER (WHERE atttypid <> 'int8'::regtype AND attname <> 'shard'),
-           string_agg(quote_ident(attname), ', ' ORDER BY attnum) FILTER (WHERE atttypid = 'int8'::regtype),
-           string_agg(format('%I / $SHARDS', attname), ', ' ORDER BY attnum) FILTER (WHERE atttypid = 'int8'::regtype),
-           string_agg(format('%1\$I = %1\$I - ($SHARDS - 1) * (%1\$I / $SHARDS)', attname), ', ' ORDER BY attnum) FILTER (WHERE atttypid = 'int8'::regtype)
-      INTO keys, meas, parts, keep
-      FROM pg_attribute WHERE attrelid = ('stripe.' || t)::regclass AND attnum > 0 AND NOT attisdropped;
-    EXECUTE format('INSERT INTO stripe.%I (%s, shard, %s) SELECT %s, s, %s FROM stripe.%I, generate_series(1, $SHARDS - 1) s',
-                   t, keys, meas, keys, parts, t);
-    EXECUTE format('UPDATE stripe.%I SET %s WHERE shard = 0', t, keep);
-  END LOOP;
-END \$\$;
-VACUUM ANALYZE;
-SQL
-  spread_rows=$(val -d "$DB" -c "SELECT sum(n) FROM (SELECT count(*) AS n FROM stripe.agg_payments UNION ALL SELECT count(*) FROM stripe.agg_checkout
-                                   UNION ALL SELECT count(*) FROM stripe.agg_customers UNION ALL SELECT count(*) FROM stripe.agg_payments_days) x")
-  same_spread=$([ "$(val -d "$DB" -c "$views")" = "$truth" ] && echo yes || echo NO)
-  declare -A SH
-  shard_queries="payments_daily report checkout_funnel_daily"
-  Q[checkout_funnel_daily]="SELECT * FROM stripe.checkout_funnel_daily"
-  for q in $shard_queries; do
-    out=$(time_q "${Q[$q]}" "$TIMEOUT" "$((REPEAT + 1))" 1) || true
-    read -r med mn runs <<< "$(awk '$1 == "RUN" && $2 > 0 { print $3 }' <<< "$out" | median_min_n)"
-    SH[$q,spread]=$med
-    emit "$q @ $size, $SHARDS shards" "$(fmt1 "$med")" "ms" "aggregate rows spread over $SHARDS shards (a pool of $SHARDS sessions before 0.3.4); median of $runs, min $(fmt1 "$mn")"
-  done
-  t0=$(date +%s.%N)
-  psqlq -d "$DB" -c "SELECT * FROM stripe.compact_aggregates()" > /dev/null
-  t1=$(date +%s.%N)
-  psqlq -d "$DB" -c "VACUUM ANALYZE"
-  folded_rows=$(val -d "$DB" -c "SELECT sum(n) FROM (SELECT count(*) AS n FROM stripe.agg_payments UNION ALL SELECT count(*) FROM stripe.agg_checkout
-                                   UNION ALL SELECT count(*) FROM stripe.agg_customers UNION ALL SELECT count(*) FROM stripe.agg_payments_days) x")
-  same_folded=$([ "$(val -d "$DB" -c "$views")" = "$truth" ] && echo yes || echo NO)
-  emit "compact_aggregates @ $size" "$(fmt0 "$(calc "($t1 - $t0) * 1000")")" "ms" "$spread_rows rows of agg_payments, _days, _customers, _checkout folded into $folded_rows; every view as before spreading: $same_spread, after folding: $same_folded"
-  for q in $shard_queries; do
-    out=$(time_q "${Q[$q]}" "$TIMEOUT" "$((REPEAT + 1))" 1) || true
-    read -r med mn runs <<< "$(awk '$1 == "RUN" && $2 > 0 { print $3 }' <<< "$out" | median_min_n)"
-    emit "$q @ $size, folded" "$(fmt1 "$med")" "ms" "median of $runs, min $(fmt1 "$mn"); $(fmt2 "$(calc "${SH[$q,spread]} / $med")")x faster than over $SHARDS shards"
-  done
-  [ "$same_spread$same_folded" = yesyes ] || log "WARNING: the views changed when the aggregates were spread or folded"
-fi
 
 # Targets: at the largest size, <= 2x the smallest and <= 50 ms.
 if [ "$last_size" != "$first_size" ]; then

@@ -55,6 +55,7 @@ while [ $# -gt 0 ]; do
       export BENCH_INGEST_N=${BENCH_INGEST_N:-100000} BENCH_INGEST_SYNC_N=${BENCH_INGEST_SYNC_N:-10000}
       export BENCH_PEER_N=${BENCH_PEER_N:-50000} BENCH_CONCURRENT_N=${BENCH_CONCURRENT_N:-100000}
       export BENCH_READS_SIZES=${BENCH_READS_SIZES:-100000 1000000 10000000} BENCH_MEMORY_N=${BENCH_MEMORY_N:-1000000}
+      export BENCH_READS_SHARDS_AT=${BENCH_READS_SHARDS_AT:-1000000}
       shift ;;
     -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;

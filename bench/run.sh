@@ -12,7 +12,7 @@
 #   ingest      one session: stripe.ingest / ingest_event vs COPY and INSERT floors vs naive PL/pgSQL
 #   peer        @supabase/stripe-sync-engine (bench/peer/) vs pg_stripe, same signed events
 #   concurrent  1, 2, 4 sessions on one stream with duplicates: throughput, nothing lost or doubled
-#   reads       dashboard queries at 100k and 1M events vs the same figures computed naively
+#   reads       dashboard queries at 100k and 1M events (naive, from the jsonb log: at 100k; --large: 1M)
 #   memory      backend peak RSS while one session ingests 100k events vs after 10k
 # --large: the larger run of BENCHMARKS.md (reads up to 10M events, memory over 1M events,
 # ingest/concurrent over 100k deliveries); about an hour on 2 cores, ~45 GB of disk at its peak.
@@ -55,7 +55,8 @@ while [ $# -gt 0 ]; do
       export BENCH_INGEST_N=${BENCH_INGEST_N:-100000} BENCH_INGEST_SYNC_N=${BENCH_INGEST_SYNC_N:-10000}
       export BENCH_PEER_N=${BENCH_PEER_N:-50000} BENCH_CONCURRENT_N=${BENCH_CONCURRENT_N:-100000}
       export BENCH_READS_SIZES=${BENCH_READS_SIZES:-100000 1000000 10000000} BENCH_MEMORY_N=${BENCH_MEMORY_N:-1000000}
-      export BENCH_READS_SHARDS_AT=${BENCH_READS_SHARDS_AT:-1000000}
+      export BENCH_READS_SHARDS_AT=${BENCH_READS_SHARDS_AT:-1000000} BENCH_READS_NAIVE_TIMEOUT=${BENCH_READS_NAIVE_TIMEOUT:-60}
+      export BENCH_READS_NAIVE_MAX=${BENCH_READS_NAIVE_MAX:-1000000}
       shift ;;
     -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;

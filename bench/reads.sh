@@ -170,22 +170,8 @@ shards_check() {
   psqlq -d "$DB" > /dev/null <<SQL
 -- the loading sessions' shards first: shard 0 holds everything, then it is spread
 SELECT * FROM stripe.compact_aggregates();
-DO \$\$
-DECLARE t text; keys text; meas text; parts text; keep text;
-BEGIN
-  FOR t IN SELECT unnest(ARRAY['agg_payments', 'agg_payments_days', 'agg_cohorts', 'agg_declines',
-                               'agg_methods', 'agg_customers', 'agg_checkout']) LOOP
-    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FILTER (WHERE atttypid <> 'int8'::regtype AND attname <> 'shard'),
-           string_agg(quote_ident(attname), ', ' ORDER BY attnum) FILTER (WHERE atttypid = 'int8'::regtype),
-           string_agg(format('%I / $SHARDS', attname), ', ' ORDER BY attnum) FILTER (WHERE atttypid = 'int8'::regtype),
-           string_agg(format('%1\$I = %1\$I - ($SHARDS - 1) * (%1\$I / $SHARDS)', attname), ', ' ORDER BY attnum) FILTER (WHERE atttypid = 'int8'::regtype)
-      INTO keys, meas, parts, keep
-      FROM pg_attribute WHERE attrelid = ('stripe.' || t)::regclass AND attnum > 0 AND NOT attisdropped;
-    EXECUTE format('INSERT INTO stripe.%I (%s, shard, %s) SELECT %s, s, %s FROM stripe.%I, generate_series(1, $SHARDS - 1) s',
-                   t, keys, meas, keys, parts, t);
-    EXECUTE format('UPDATE stripe.%I SET %s WHERE shard = 0', t, keep);
-  END LOOP;
-END \$\$;
+\\i $ROOT/sql/include/spread_shards.sql
+SELECT pg_temp.spread_shards(ARRAY(SELECT generate_series(1, $SHARDS - 1)));
 VACUUM ANALYZE;
 SQL
   spread_rows=$(val -d "$DB" -c "SELECT sum(n) FROM (SELECT count(*) AS n FROM stripe.agg_payments UNION ALL SELECT count(*) FROM stripe.agg_checkout

@@ -22,22 +22,8 @@ SELECT v, count(*) AS rows FROM truth GROUP BY 1 ORDER BY 1;
 
 -- Every aggregate row split over shards 0, 3, 5 and 7: a quarter of each measure (rounded down)
 -- in 3, 5 and 7, the rest stays in 0.
-DO $$
-DECLARE t text; keys text; meas text; parts text; keep text;
-BEGIN
-  FOR t IN SELECT unnest(ARRAY['agg_payments', 'agg_payments_days', 'agg_cohorts', 'agg_declines',
-                               'agg_methods', 'agg_customers', 'agg_checkout']) LOOP
-    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FILTER (WHERE atttypid <> 'int8'::regtype AND attname <> 'shard'),
-           string_agg(quote_ident(attname), ', ' ORDER BY attnum) FILTER (WHERE atttypid = 'int8'::regtype),
-           string_agg(format('%I / 4', attname), ', ' ORDER BY attnum) FILTER (WHERE atttypid = 'int8'::regtype),
-           string_agg(format('%1$I = %1$I - 3 * (%1$I / 4)', attname), ', ' ORDER BY attnum) FILTER (WHERE atttypid = 'int8'::regtype)
-      INTO keys, meas, parts, keep
-      FROM pg_attribute WHERE attrelid = ('stripe.' || t)::regclass AND attnum > 0 AND NOT attisdropped;
-    EXECUTE format('INSERT INTO stripe.%I (%s, shard, %s) SELECT %s, s, %s FROM stripe.%I, unnest(ARRAY[3, 5, 7]) s',
-                   t, keys, meas, keys, parts, t);
-    EXECUTE format('UPDATE stripe.%I SET %s WHERE shard = 0', t, keep);
-  END LOOP;
-END $$;
+\i sql/include/spread_shards.sql
+SELECT pg_temp.spread_shards(ARRAY[3, 5, 7]);
 SELECT shard, count(*) AS rows, sum(succeeded) AS succeeded, sum(gross) AS gross
   FROM stripe.agg_payments GROUP BY 1 ORDER BY 1;
 -- The views sum over shards: still the same rows.

@@ -159,7 +159,25 @@ median_min_n() {
 # a pool of that size left), the reads that scan aggregates are timed, the shards are folded, the
 # reads timed again, and every view must answer as before the spreading. The folded state is
 # the one the next size is built on.
+# time_shard_queries LABEL: the reads that scan aggregates, timed as above; SH[query,LABEL] = median.
+time_shard_queries() {
+  local q out med mn runs
+  for q in payments_daily report checkout_funnel_daily; do
+    out=$(time_q "${Q[$q]}" "$TIMEOUT" "$((REPEAT + 1))" 1) || true
+    read -r med mn runs <<< "$(awk '$1 == "RUN" && $2 > 0 { print $3 }' <<< "$out" | median_min_n)"
+    SH[$q,$1]=$med
+    if [ "$1" = spread ]; then
+      emit "$q @ $size, $SHARDS shards" "$(fmt1 "$med")" "ms" "aggregate rows spread over $SHARDS shards (a pool of $SHARDS sessions before 0.3.4); median of $runs, min $(fmt1 "$mn")"
+    else
+      emit "$q @ $size, folded" "$(fmt1 "$med")" "ms" "median of $runs, min $(fmt1 "$mn"); $(fmt2 "$(calc "${SH[$q,spread]} / $med")")x faster than over $SHARDS shards"
+    fi
+  done
+}
+declare -A SH
+
 shards_check() {
+  # (Not state_digest of lib/common.sh: it checksums the event log's bodies in one string, which
+  # passes 1 GB at 1M events.)
   views="SELECT md5(string_agg(x, '|' ORDER BY x)) FROM (
            SELECT 'd' || p::text AS x FROM stripe.payments_daily p UNION ALL SELECT 'm' || p::text FROM stripe.payments_monthly p
            UNION ALL SELECT 'c' || p::text FROM stripe.cohort_retention p UNION ALL SELECT 'f' || p::text FROM stripe.checkout_funnel_daily p
@@ -174,31 +192,20 @@ SELECT * FROM stripe.compact_aggregates();
 SELECT pg_temp.spread_shards(ARRAY(SELECT generate_series(1, $SHARDS - 1)));
 VACUUM ANALYZE;
 SQL
-  spread_rows=$(val -d "$DB" -c "SELECT sum(n) FROM (SELECT count(*) AS n FROM stripe.agg_payments UNION ALL SELECT count(*) FROM stripe.agg_checkout
-                                   UNION ALL SELECT count(*) FROM stripe.agg_customers UNION ALL SELECT count(*) FROM stripe.agg_payments_days) x")
+  agg_rows="SELECT sum(n) FROM (SELECT count(*) AS n FROM stripe.agg_payments UNION ALL SELECT count(*) FROM stripe.agg_checkout
+              UNION ALL SELECT count(*) FROM stripe.agg_customers UNION ALL SELECT count(*) FROM stripe.agg_payments_days) x"
+  spread_rows=$(val -d "$DB" -c "$agg_rows")
   same_spread=$([ "$(val -d "$DB" -c "$views")" = "$truth" ] && echo yes || echo NO)
-  declare -A SH
-  shard_queries="payments_daily report checkout_funnel_daily"
   Q[checkout_funnel_daily]="SELECT * FROM stripe.checkout_funnel_daily"
-  for q in $shard_queries; do
-    out=$(time_q "${Q[$q]}" "$TIMEOUT" "$((REPEAT + 1))" 1) || true
-    read -r med mn runs <<< "$(awk '$1 == "RUN" && $2 > 0 { print $3 }' <<< "$out" | median_min_n)"
-    SH[$q,spread]=$med
-    emit "$q @ $size, $SHARDS shards" "$(fmt1 "$med")" "ms" "aggregate rows spread over $SHARDS shards (a pool of $SHARDS sessions before 0.3.4); median of $runs, min $(fmt1 "$mn")"
-  done
+  time_shard_queries spread
   t0=$(date +%s.%N)
   psqlq -d "$DB" -c "SELECT * FROM stripe.compact_aggregates()" > /dev/null
   t1=$(date +%s.%N)
   psqlq -d "$DB" -c "VACUUM ANALYZE"
-  folded_rows=$(val -d "$DB" -c "SELECT sum(n) FROM (SELECT count(*) AS n FROM stripe.agg_payments UNION ALL SELECT count(*) FROM stripe.agg_checkout
-                                   UNION ALL SELECT count(*) FROM stripe.agg_customers UNION ALL SELECT count(*) FROM stripe.agg_payments_days) x")
+  folded_rows=$(val -d "$DB" -c "$agg_rows")
   same_folded=$([ "$(val -d "$DB" -c "$views")" = "$truth" ] && echo yes || echo NO)
   emit "compact_aggregates @ $size" "$(fmt0 "$(calc "($t1 - $t0) * 1000")")" "ms" "$spread_rows rows of agg_payments, _days, _customers, _checkout folded into $folded_rows; every view as before spreading: $same_spread, after folding: $same_folded"
-  for q in $shard_queries; do
-    out=$(time_q "${Q[$q]}" "$TIMEOUT" "$((REPEAT + 1))" 1) || true
-    read -r med mn runs <<< "$(awk '$1 == "RUN" && $2 > 0 { print $3 }' <<< "$out" | median_min_n)"
-    emit "$q @ $size, folded" "$(fmt1 "$med")" "ms" "median of $runs, min $(fmt1 "$mn"); $(fmt2 "$(calc "${SH[$q,spread]} / $med")")x faster than over $SHARDS shards"
-  done
+  time_shard_queries folded
   [ "$same_spread$same_folded" = yesyes ] || log "WARNING: the views changed when the aggregates were spread or folded"
 }
 

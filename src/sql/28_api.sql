@@ -197,19 +197,26 @@ CREATE FUNCTION stripe.compact_aggregates()
 RETURNS TABLE (aggregate text, shards integer, rows_before bigint, rows_after bigint)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-  present smallint[];
+  -- The sharded aggregates. Of each, the key is its unique constraint without the shard, and
+  -- every other column is a count or a sum (read from the catalog, so a column added to a table
+  -- is carried over, never dropped with the rows that move).
+  aggs    constant text[] := ARRAY['agg_payments', 'agg_payments_days', 'agg_cohorts', 'agg_declines',
+                                   'agg_methods', 'agg_customers', 'agg_checkout'];
+  present smallint[] := '{}';
   held    smallint[] := '{}';
   s       smallint;
-  t       record;
+  keys    text;
+  meas    text;
+  sums    text;
+  adds    text;
 BEGIN
   -- Shared, as every ingesting transaction holds it: add_reporting_zone and drop_reporting_zone
   -- (exclusive) never run while rows of their zone move.
   PERFORM pg_advisory_xact_lock_shared(hashtext('stripe.ingest'), 0);
-  SELECT coalesce(array_agg(x.shard ORDER BY x.shard), '{}') INTO present FROM (
-    SELECT DISTINCT shard FROM stripe.agg_payments UNION SELECT DISTINCT shard FROM stripe.agg_payments_days
-    UNION SELECT DISTINCT shard FROM stripe.agg_cohorts UNION SELECT DISTINCT shard FROM stripe.agg_declines
-    UNION SELECT DISTINCT shard FROM stripe.agg_methods UNION SELECT DISTINCT shard FROM stripe.agg_customers
-    UNION SELECT DISTINCT shard FROM stripe.agg_checkout) x;
+  FOREACH aggregate IN ARRAY aggs LOOP
+    EXECUTE format('SELECT array(SELECT DISTINCT shard FROM stripe.%I UNION SELECT unnest($1) ORDER BY 1)', aggregate)
+      INTO present USING present;
+  END LOOP;
   -- Only shards that have rows: the others stay free for the transactions that ingest meanwhile.
   FOREACH s IN ARRAY present LOOP
     IF pg_try_advisory_xact_lock(hashtext('stripe.shard'), s) THEN
@@ -217,33 +224,26 @@ BEGIN
     END IF;
   END LOOP;
   shards := cardinality(present);
-  FOR t IN SELECT * FROM (VALUES
-      ('agg_payments', ARRAY['bucket', 'account', 'livemode', 'currency'],
-                       ARRAY['succeeded', 'failed', 'gross', 'refunded', 'disputes', 'lost_disputed']),
-      ('agg_payments_days', ARRAY['zone', 'day', 'account', 'livemode', 'currency'],
-                            ARRAY['succeeded', 'failed', 'gross', 'refunded', 'disputes', 'lost_disputed']),
-      ('agg_cohorts', ARRAY['zone', 'account', 'livemode', 'cohort_month', 'month'], ARRAY['customers', 'repeat_customers']),
-      ('agg_declines', ARRAY['account', 'livemode', 'failure_code', 'outcome_reason'], ARRAY['failed']),
-      ('agg_methods', ARRAY['account', 'livemode', 'currency', 'payment_method_type', 'card_brand'], ARRAY['succeeded', 'gross']),
-      ('agg_customers', ARRAY['bucket', 'account', 'livemode'], ARRAY['new_customers']),
-      ('agg_checkout', ARRAY['bucket', 'account', 'livemode'], ARRAY['sessions', 'completed', 'paid', 'expired'])
-    ) v(name, keys, measures) LOOP
-    aggregate := t.name;
-    EXECUTE format('SELECT count(*) FROM stripe.%I', t.name) INTO rows_before;
+  FOREACH aggregate IN ARRAY aggs LOOP
+    EXECUTE format('SELECT count(*) FROM stripe.%I', aggregate) INTO rows_before;
     IF cardinality(held) > 1 THEN
+      SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FILTER (WHERE a.attnum = ANY (u.conkey)),
+             string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FILTER (WHERE a.attnum <> ALL (u.conkey)),
+             string_agg(format('sum(%I)::bigint', a.attname), ', ' ORDER BY a.attnum) FILTER (WHERE a.attnum <> ALL (u.conkey)),
+             string_agg(format('%1$I = a.%1$I + EXCLUDED.%1$I', a.attname), ', ' ORDER BY a.attnum) FILTER (WHERE a.attnum <> ALL (u.conkey))
+        INTO keys, meas, sums, adds
+        FROM pg_constraint u JOIN pg_attribute a ON a.attrelid = u.conrelid
+       WHERE u.conrelid = format('stripe.%I', aggregate)::regclass AND u.contype = 'u'
+         AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> 'shard';
       -- The moved rows, summed per key, added to the key's row in the lowest held shard.
       EXECUTE format('WITH moved AS (DELETE FROM stripe.%1$I WHERE shard = ANY ($1) RETURNING *) '
                      'INSERT INTO stripe.%1$I AS a (%2$s, shard, %3$s) '
                      'SELECT %2$s, $2, %4$s FROM moved GROUP BY %2$s '
                      'ON CONFLICT (%2$s, shard) DO UPDATE SET %5$s',
-                     t.name,
-                     (SELECT string_agg(quote_ident(k), ', ') FROM unnest(t.keys) k),
-                     (SELECT string_agg(quote_ident(m), ', ') FROM unnest(t.measures) m),
-                     (SELECT string_agg(format('sum(%I)::bigint', m), ', ') FROM unnest(t.measures) m),
-                     (SELECT string_agg(format('%1$I = a.%1$I + EXCLUDED.%1$I', m), ', ') FROM unnest(t.measures) m))
+                     aggregate, keys, meas, sums, adds)
         USING held[2:], held[1];
     END IF;
-    EXECUTE format('SELECT count(*) FROM stripe.%I', t.name) INTO rows_after;
+    EXECUTE format('SELECT count(*) FROM stripe.%I', aggregate) INTO rows_after;
     RETURN NEXT;
   END LOOP;
   -- shards: how many had rows before; the rows of those held by a transaction in flight stay.
